@@ -1,0 +1,139 @@
+"""Realistic sample uploads for a day, generated on the fly (no binaries in git).
+
+Mostly valid product photos (simple drawn products on plain or busy backgrounds, with a sidecar
+whose context names the product), plus a few of the invalid uploads production sees: empty
+files, HTML renamed to .jpg, truncated JPEGs, tiny images, GIFs renamed .png, unsupported
+extensions, broken sidecars.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
+
+from gemini_assets.core.storage.objectstore import ObjectStore
+
+COLOURS = {
+    "red": (200, 30, 40), "orange": (240, 140, 20), "yellow": (235, 210, 40), "green": (40, 150, 60),
+    "blue": (30, 70, 200), "purple": (120, 50, 160), "pink": (240, 130, 180), "brown": (120, 75, 35),
+    "black": (20, 20, 20), "gray": (128, 128, 128),
+}
+PRODUCTS = [  # (name, category, drawing)
+    ("ceramic mug", "kitchenware", "mug"),
+    ("cotton t-shirt", "apparel", "shirt"),
+    ("smartphone", "electronics", "phone"),
+    ("wooden chair", "furniture", "chair"),
+    ("apple", "food", "round"),
+    ("rubber ball", "toy", "round"),
+    ("notebook", "stationery", "book"),
+]
+UPLOADERS = ["shop-berlin", "shop-lyon", "warehouse-7", "mobile-app"]
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    valid: int
+    invalid: int
+    keys: list[str]
+
+
+def _draw_product(shape: str, colour: tuple[int, int, int], size: tuple[int, int], busy: bool, rng: random.Random) -> Image.Image:
+    width, height = size
+    image = Image.new("RGB", size, (245, 245, 245))
+    draw = ImageDraw.Draw(image)
+    if busy:
+        for _ in range(12):
+            x, y = rng.randrange(width), rng.randrange(height)
+            draw.rectangle([x, y, x + width // 6, y + height // 6], fill=tuple(rng.randrange(150, 230) for _ in range(3)))
+    cx, cy, s = width // 2, height // 2, min(width, height) // 3
+    if shape == "mug":
+        draw.rectangle([cx - s // 2, cy - s // 2, cx + s // 2, cy + s // 2], fill=colour)
+        draw.arc([cx + s // 3, cy - s // 4, cx + s, cy + s // 4], 270, 90, fill=colour, width=max(2, s // 8))
+    elif shape == "shirt":
+        draw.polygon([(cx - s, cy - s // 2), (cx - s // 3, cy - s), (cx + s // 3, cy - s), (cx + s, cy - s // 2),
+                      (cx + s // 2, cy - s // 4), (cx + s // 2, cy + s), (cx - s // 2, cy + s), (cx - s // 2, cy - s // 4)], fill=colour)
+    elif shape == "phone":
+        draw.rounded_rectangle([cx - s // 2, cy - s, cx + s // 2, cy + s], radius=s // 6, fill=colour)
+        draw.rectangle([cx - s // 2 + 6, cy - s + 12, cx + s // 2 - 6, cy + s - 20], fill=(30, 30, 30))
+    elif shape == "chair":
+        draw.rectangle([cx - s // 2, cy - s, cx - s // 3, cy + s], fill=colour)
+        draw.rectangle([cx - s // 2, cy, cx + s // 2, cy + s // 6], fill=colour)
+        draw.rectangle([cx + s // 3, cy, cx + s // 2, cy + s], fill=colour)
+    elif shape == "book":
+        draw.rectangle([cx - s // 2, cy - s * 2 // 3, cx + s // 2, cy + s * 2 // 3], fill=colour)
+        draw.line([cx - s // 2 + 8, cy - s * 2 // 3, cx - s // 2 + 8, cy + s * 2 // 3], fill=(240, 240, 240), width=3)
+    else:
+        draw.ellipse([cx - s, cy - s, cx + s, cy + s], fill=colour)
+    return image
+
+
+def _encode(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format={"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt], **({"quality": 88} if fmt != "png" else {}))
+    return buffer.getvalue()
+
+
+def _valid_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+    name, category, shape = rng.choice(PRODUCTS)
+    colour_name = rng.choice(list(COLOURS))
+    size = (rng.choice([480, 640, 800, 1024, 1280]), rng.choice([480, 600, 768, 960]))
+    fmt = rng.choice(["jpg", "jpg", "png", "webp"])
+    image = _draw_product(shape, COLOURS[colour_name], size, busy=rng.random() < 0.3, rng=rng)
+    sidecar = {
+        "uploader": rng.choice(UPLOADERS),
+        "consent": True,
+        "residency": "global",
+        "context": f"{colour_name} {name}, listed under {category}",
+    }
+    return f"{name.replace(' ', '_')}_{index:04d}.{fmt}", _encode(image, fmt), sidecar
+
+
+def _large_photo(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+    # Noise does not compress: a PNG above the inline limit, so the Files API path runs too.
+    side = 1400
+    noise = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
+    return f"studio_scan_{index:04d}.png", _encode(noise, "png"), {"uploader": "studio", "consent": True, "context": "high-resolution studio scan"}
+
+
+def _invalid_uploads(rng: random.Random) -> list[tuple[str, bytes, dict | bytes | None]]:
+    jpeg = _encode(_draw_product("mug", COLOURS["blue"], (640, 480), False, rng), "jpg")
+    gif = io.BytesIO()
+    Image.new("P", (64, 64)).save(gif, format="GIF")
+    return [
+        ("empty_upload.png", b"", {"uploader": "mobile-app", "consent": True}),
+        ("invoice.jpg", b"<!DOCTYPE html><html><body>not an image</body></html>", {"uploader": "mobile-app", "consent": True}),
+        ("interrupted_upload.jpg", jpeg[: len(jpeg) * 3 // 5], {"uploader": "shop-lyon", "consent": True}),
+        ("thumbnail.png", _encode(Image.new("RGB", (16, 16), (200, 30, 40)), "png"), {"uploader": "shop-berlin", "consent": True}),
+        ("animation.png", gif.getvalue(), {"uploader": "mobile-app", "consent": True}),
+        ("notes.txt", b"remember to photograph the red mug", None),
+        ("broken_sidecar.jpg", jpeg, b"{not json"),
+    ]
+
+
+def seed_day(
+    store: ObjectStore, day: str, count: int, task: str = "product_recognition", progress: Callable[[int], None] | None = None
+) -> SeedSummary:
+    """Write ``count`` uploads for ``day`` (about 1 in 12 invalid, at least one when count >= 8)."""
+    rng = random.Random(f"{day}-{count}")
+    invalid = _invalid_uploads(rng)
+    n_invalid = min(len(invalid), max(1, count // 12)) if count >= 8 else 0
+    uploads: list[tuple[str, bytes, dict | bytes | None]] = list(rng.sample(invalid, n_invalid))
+    n_large = 1 if count >= 20 else 0
+    uploads += [_large_photo(rng, i) for i in range(n_large)]
+    uploads += [_valid_upload(rng, i) for i in range(count - n_invalid - n_large)]
+    keys = []
+    for name, data, sidecar in uploads:
+        folder = f"landing/{day}/{task}/{rng.choice(UPLOADERS)}"
+        key = f"{folder}/{name}"
+        store.write_bytes(key, data)
+        if sidecar is not None:
+            store.write_bytes(key + ".meta.json", sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode())
+        keys.append(key)
+        if progress:
+            progress(1)
+    return SeedSummary(valid=count - n_invalid, invalid=n_invalid, keys=keys)

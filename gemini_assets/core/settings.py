@@ -1,0 +1,47 @@
+"""Environment contract of the project (DESIGN.md §3), read in one place.
+
+Every environment variable the pipeline honours is named here so that the README, the
+resources and the tests agree. Secrets are read at use time and never copied into config.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+STORAGE_ENV = "GEMINI_ASSETS_STORAGE"
+S3_ENDPOINT_ENV = "GEMINI_ASSETS_S3_ENDPOINT"
+API_KEY_ENV = "GEMINI_API_KEY"
+BASE_URL_ENV = "GOOGLE_GEMINI_BASE_URL"
+EMULATOR_STATE_ENV = "GEMINI_EMULATOR_STATE_DIR"
+
+DEFAULT_STORAGE = "data"
+
+
+def storage_root() -> str:
+    return os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+
+
+def s3_endpoint() -> str | None:
+    return os.environ.get(S3_ENDPOINT_ENV) or None
+
+
+def api_key() -> str | None:
+    """The Gemini API key, or None to run on the bundled emulator."""
+    return os.environ.get(API_KEY_ENV) or None
+
+
+def base_url() -> str | None:
+    return os.environ.get(BASE_URL_ENV) or None
+
+
+def emulator_state_dir() -> Path:
+    """Where the bundled emulator keeps uploaded files and its own request log.
+
+    On local disk on purpose: every step process of a run starts its own emulator thread, and
+    they must all see the same uploaded files.
+    """
+    configured = os.environ.get(EMULATOR_STATE_ENV)
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "gemini_assets" / "emulator"

@@ -1,0 +1,98 @@
+"""The task catalog: per task a versioned prompt, a pydantic output model and its limits.
+
+The output model's JSON schema is sent as the response schema; the prompt hash and the task
+version travel with every output so that a record can always be traced to what produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ColorName = Literal[
+    "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"
+]
+ProductCategory = Literal[
+    "apparel", "electronics", "food", "furniture", "kitchenware", "toy", "stationery", "other"
+]
+
+
+class ProductRecognition(BaseModel):
+    """What a product photo shows, in fixed fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_name: str = Field(max_length=80, description="Short name of the main product, e.g. 'red ceramic mug'.")
+    category: ProductCategory = Field(description="Best matching category; 'other' when none fits.")
+    dominant_colors: list[ColorName] = Field(min_length=1, max_length=3, description="Up to 3 main colours.")
+    description: str = Field(max_length=300, description="One factual sentence about the image.")
+    confidence: float = Field(ge=0.0, le=1.0, description="Your confidence in the category, 0..1.")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    version: str
+    media_kinds: frozenset[str]
+    output_model: type[BaseModel]
+    system_prompt: str
+    instructions: str
+    model: str = "gemini-3.8-flash"
+    max_output_tokens: int = 1024
+    min_confidence: float = 0.5
+
+    @property
+    def response_schema(self) -> dict:
+        return self.output_model.model_json_schema()
+
+    @property
+    def prompt_hash(self) -> str:
+        payload = json.dumps(
+            [self.version, self.system_prompt, self.instructions, self.response_schema], sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def user_text(self, context: str | None) -> str:
+        """The text part sent with the media. Context comes from the uploader's sidecar."""
+        lines = [self.instructions]
+        if context:
+            lines.append(f"Context: {context.strip()[:500]}")
+        return "\n".join(lines)
+
+
+PRODUCT_RECOGNITION = TaskSpec(
+    name="product_recognition",
+    version="1.0.0",
+    media_kinds=frozenset({"image"}),
+    output_model=ProductRecognition,
+    system_prompt=(
+        "You catalogue product photos for an online shop. Answer only with JSON matching the "
+        "response schema. Never invent brand names or text you cannot see."
+    ),
+    instructions=(
+        "Identify the main product in the image.\n"
+        "Acceptance criteria:\n"
+        "- product_name: at most 80 characters, generic (no brand unless printed on the product).\n"
+        "- category: exactly one of the schema's values; use 'other' when unsure.\n"
+        "- dominant_colors: 1 to 3 colours from the schema's list, most prominent first.\n"
+        "- description: one factual sentence about what is visible.\n"
+        "- confidence: 0..1; below 0.5 means a person should check."
+    ),
+)
+
+CATALOG: dict[str, TaskSpec] = {task.name: task for task in (PRODUCT_RECOGNITION,)}
+
+
+def get_task(name: str) -> TaskSpec:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r}; known: {sorted(CATALOG)}") from None
+
+
+def task_kinds() -> dict[str, set[str]]:
+    return {name: set(task.media_kinds) for name, task in CATALOG.items()}

@@ -1,0 +1,101 @@
+"""Steps 2 and 4: validated_media → gemini_files (delivery decisions) → model_outputs."""
+
+
+import dagster as dg
+import pandas as pd
+
+from gemini_assets.core.gateway.delivery import plan_delivery
+from gemini_assets.core.output.cache import ResponseArchive
+from gemini_assets.core.output.outputs import produce_outputs
+from gemini_assets.core.storage.contracts import check_partition
+from gemini_assets.core.storage.tables import rows_of
+from gemini_assets.defs.partitions import daily_partitions
+from gemini_assets.defs.resources import GeminiResource, StorageResource
+from gemini_assets.defs.tables import check_specs, counts_md, emit, frame_for, preview
+
+GEMINI_POOL = "gemini_api"
+LOG_EVERY = 25
+
+
+def _coverage(name: str, source: pd.DataFrame, frame: pd.DataFrame) -> tuple[str, object]:
+    return name, check_partition(set(source["media_id"]), {name.removesuffix("_coverage"): set(frame["media_id"])}, "validated_media")
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="gemini",
+    kinds={"gemini", "parquet"},
+    pool=GEMINI_POOL,
+    check_specs=check_specs("gemini_files", ("gemini_files_coverage", "one delivery decision per accepted item")),
+    description="How each accepted item reaches the model: inline, Files API handle, or cached answer.",
+)
+def gemini_files(
+    context: dg.AssetExecutionContext, storage: StorageResource, gemini: GeminiResource, validated_media: pd.DataFrame
+):
+    store, backend = storage.store(), gemini.backend()
+    context.log.info("model backend: %s", backend.name)
+    gateway = backend.gateway()
+    archive, policy = ResponseArchive(store), gemini.policy()
+    try:
+        rows = [plan_delivery(store, item, policy, gateway, archive) for item in rows_of(validated_media)]
+    finally:
+        gateway.close()
+    frame = frame_for("gemini_files", rows)
+    yield from emit(
+        "gemini_files",
+        frame,
+        {
+            "backend": backend.name,
+            "by_delivery": counts_md(frame["delivery"]),
+            "uploaded_bytes": int(frame["upload_bytes"].fillna(0).sum()) if len(frame) else 0,
+            "preview": preview(frame, ["media_id", "delivery", "remote_name", "decision_reason"]),
+        },
+        [_coverage("gemini_files_coverage", validated_media, frame)],
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="gemini",
+    kinds={"gemini", "parquet"},
+    pool=GEMINI_POOL,
+    check_specs=check_specs("model_outputs", ("model_outputs_coverage", "one output row per accepted item")),
+    description="One row per item: the model's final answer, usage, attempts and status.",
+)
+def model_outputs(
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    gemini: GeminiResource,
+    validated_media: pd.DataFrame,
+    gemini_files: pd.DataFrame,
+):
+    store, backend = storage.store(), gemini.backend()
+    gateway = backend.gateway()
+    plans = {row["media_id"]: row for row in rows_of(gemini_files)}
+    items = [item for item in rows_of(validated_media) if item["media_id"] in plans]
+
+    def progress(done: int, total: int) -> None:
+        if done % LOG_EVERY == 0 or done == total:
+            context.log.info("model outputs %d/%d", done, total)
+
+    try:
+        rows = produce_outputs(store, gateway, items, plans, concurrency=gemini.concurrency, progress=progress)
+    finally:
+        gateway.close()
+    frame = frame_for("model_outputs", rows)
+    live = frame[~frame["from_cache"]] if len(frame) else frame
+    yield from emit(
+        "model_outputs",
+        frame,
+        {
+            "backend": backend.name,
+            "by_status": counts_md(frame["status"]),
+            "by_parse_status": counts_md(frame["parse_status"]),
+            "api_attempts": int(frame["attempts"].sum()) if len(frame) else 0,
+            "from_cache": int(frame["from_cache"].sum()) if len(frame) else 0,
+            "input_tokens": int(live["input_tokens"].sum()) if len(live) else 0,
+            "output_tokens": int(live["output_tokens"].sum()) if len(live) else 0,
+            "preview": preview(frame, ["media_id", "status", "parse_status", "raw_text"]),
+        },
+        [_coverage("model_outputs_coverage", validated_media, frame)],
+    )

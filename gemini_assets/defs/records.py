@@ -1,0 +1,58 @@
+"""Step 5: model_outputs → validated_records | review_queue."""
+
+
+import dagster as dg
+import pandas as pd
+
+from gemini_assets.core.output.records import split_outputs
+from gemini_assets.core.storage.contracts import check_partition
+from gemini_assets.core.storage.tables import rows_of
+from gemini_assets.defs.partitions import daily_partitions
+from gemini_assets.defs.tables import check_specs, counts_md, emit, frame_for, preview
+
+OUTCOME_CONSERVATION = "outcome_conservation"
+
+
+@dg.multi_asset(
+    partitions_def=daily_partitions,
+    group_name="records",
+    specs=[
+        dg.AssetSpec("validated_records", deps=["validated_media", "model_outputs"], kinds={"parquet"}, description="Valid typed outputs."),
+        dg.AssetSpec("review_queue", deps=["validated_media", "model_outputs"], kinds={"parquet"}, description="Items a person must look at, with a reason."),
+    ],
+    ins={"validated_media": dg.AssetIn("validated_media"), "model_outputs": dg.AssetIn("model_outputs")},
+    check_specs=[
+        *check_specs(
+            "validated_records",
+            (OUTCOME_CONSERVATION, "every validated_media row is in exactly one of validated_records / review_queue"),
+        ),
+        *check_specs("review_queue"),
+    ],
+)
+def validated_records(context: dg.AssetExecutionContext, validated_media: pd.DataFrame, model_outputs: pd.DataFrame):
+    outputs = {row["media_id"]: row for row in rows_of(model_outputs)}
+    records, review = split_outputs(rows_of(validated_media), outputs)
+    valid, queue = frame_for("validated_records", records), frame_for("review_queue", review)
+    conservation = check_partition(
+        set(validated_media["media_id"]),
+        {"validated_records": set(valid["media_id"]), "review_queue": set(queue["media_id"])},
+        "validated_media",
+    )
+    context.log.info("%d records, %d for review", len(valid), len(queue))
+    yield from emit(
+        "validated_records",
+        valid,
+        {
+            "records": len(valid),
+            "mean_confidence": float(valid["confidence"].mean()) if len(valid) else 0.0,
+            "preview": preview(valid, ["media_id", "confidence", "record_json"]),
+        },
+        [(OUTCOME_CONSERVATION, conservation)],
+        multi=True,
+    )
+    yield from emit(
+        "review_queue",
+        queue,
+        {"queued": len(queue), "by_reason": counts_md(queue["reason_code"]), "preview": preview(queue, ["media_id", "reason_code", "reason_detail"])},
+        multi=True,
+    )

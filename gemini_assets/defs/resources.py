@@ -1,0 +1,73 @@
+"""Resources: storage, the model gateway and the warehouse IO manager.
+
+Fields left unset fall back to the environment contract (core/settings.py) at run time. The API
+key is deliberately not a resource field: it is read from the environment when the gateway is
+built, so it never appears in run config, the UI or the event log.
+"""
+
+
+import dagster as dg
+import pandas as pd
+
+from gemini_assets.core.gateway.backend import Backend, resolve_backend
+from gemini_assets.core.gateway.gemini import GeminiGateway, RetrySettings
+from gemini_assets.core.media.policy import DEFAULT_POLICY, MediaPolicy
+from gemini_assets.core.storage.objectstore import ObjectStore
+from gemini_assets.core.storage.tables import read_partition, write_partition
+
+
+class StorageResource(dg.ConfigurableResource):
+    """The storage root: a local folder or an s3:// URL (env GEMINI_ASSETS_STORAGE)."""
+
+    root: str | None = None
+    s3_endpoint: str | None = None
+
+    def store(self) -> ObjectStore:
+        return ObjectStore(self.root, self.s3_endpoint)
+
+
+class GeminiResource(dg.ConfigurableResource):
+    """Model access through the ModelGateway; the emulator when GEMINI_API_KEY is unset."""
+
+    concurrency: int = 4
+    max_attempts: int = 4
+    initial_backoff_s: float = 1.0
+    timeout_s: float = 120.0
+    inline_max_bytes: int = DEFAULT_POLICY.inline_max_bytes
+
+    def backend(self) -> Backend:
+        return resolve_backend()
+
+    def gateway(self) -> GeminiGateway:
+        retry = RetrySettings(
+            max_attempts=self.max_attempts, initial_backoff_s=self.initial_backoff_s, timeout_s=self.timeout_s
+        )
+        return self.backend().gateway(retry)
+
+    def policy(self) -> MediaPolicy:
+        return MediaPolicy(image=DEFAULT_POLICY.image, inline_max_bytes=self.inline_max_bytes)
+
+
+class WarehouseIOManager(dg.ConfigurableIOManager):
+    """Tables as hive-partitioned Parquet under <storage root>/warehouse/<table>/date=<day>/."""
+
+    root: str | None = None
+    s3_endpoint: str | None = None
+
+    def _store(self) -> ObjectStore:
+        return ObjectStore(self.root, self.s3_endpoint)
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        key = write_partition(self._store(), context.asset_key.path[-1], context.partition_key, obj)
+        context.add_output_metadata({"path": dg.MetadataValue.path(self._store().uri(key))})
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        return read_partition(self._store(), context.asset_key.path[-1], context.asset_partition_key)
+
+
+def default_resources() -> dict:
+    return {
+        "storage": StorageResource(),
+        "gemini": GeminiResource(),
+        "io_manager": WarehouseIOManager(),
+    }

@@ -1,0 +1,61 @@
+import pytest
+
+from gemini_assets.core.media.intake import scan_landing, validate_and_store
+from gemini_assets.core.media.policy import DEFAULT_POLICY
+from gemini_assets.core.media.samples import seed_day
+from gemini_assets.core.storage.objectstore import UnsafeKeyError, safe_key
+from gemini_assets.core.tasks.catalog import task_kinds
+
+DAY = "2026-11-20"
+
+
+def test_seeded_day_splits_into_accepted_and_quarantined(store):
+    summary = seed_day(store, DAY, 30)
+    rows = scan_landing(store, DAY)
+    assert len(rows) == 30 and summary.invalid >= 2
+    results = [validate_and_store(store, row, DAY, DEFAULT_POLICY, task_kinds()) for row in rows]
+    accepted = [r.accepted for r in results if r.accepted]
+    rejected = [r.quarantined for r in results if r.quarantined]
+    assert len(accepted) == summary.valid and len(rejected) == summary.invalid
+    for row in accepted:
+        assert store.exists(row["storage_key"]) and store.sha256(row["storage_key"]) == row["sha256"]
+    for row in rejected:
+        assert store.exists(f"{row['quarantine_key']}/original")
+        assert store.read_json(f"{row['quarantine_key']}/reason.json")["reason_code"] == row["reason_code"]
+    # landing/ is never modified
+    assert len(list(store.walk_files(f"landing/{DAY}"))) >= 30
+
+
+def test_identical_content_is_stored_once(store):
+    store.write_bytes(f"landing/{DAY}/product_recognition/a/x.png", _png())
+    store.write_bytes(f"landing/{DAY}/product_recognition/b/y.png", _png())
+    rows = scan_landing(store, DAY)
+    keys = {validate_and_store(store, r, DAY, DEFAULT_POLICY, task_kinds()).accepted["storage_key"] for r in rows}
+    assert len(keys) == 1 and len(list(store.walk_files("media"))) == 1
+
+
+def test_unknown_task_and_bad_sidecar_are_quarantined(store):
+    store.write_bytes(f"landing/{DAY}/no_such_task/x.png", _png())
+    store.write_bytes(f"landing/{DAY}/product_recognition/y.png", _png())
+    store.write_bytes(f"landing/{DAY}/product_recognition/y.png.meta.json", b'{"consent": "yes"}')
+    reasons = {
+        r["file_name"]: validate_and_store(store, r, DAY, DEFAULT_POLICY, task_kinds()).quarantined["reason_code"]
+        for r in scan_landing(store, DAY)
+    }
+    assert reasons == {"x.png": "unknown_task", "y.png": "invalid_sidecar"}
+
+
+@pytest.mark.parametrize("bad", ["../etc/passwd", "/abs", "a/../../b", "", "a\x00b"])
+def test_safe_key_refuses_escapes(bad):
+    with pytest.raises(UnsafeKeyError):
+        safe_key(bad)
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 200, 10)).save(buffer, format="PNG")
+    return buffer.getvalue()
