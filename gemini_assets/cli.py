@@ -68,7 +68,7 @@ def demo(day: str, count: int, no_seed: bool) -> None:
     if not ok:
         raise click.ClickException("the run failed: see the messages above, or the run in `dagster dev`")
     if os.environ.get("DAGSTER_HOME"):
-        click.echo(f"\nThe run is recorded in {os.environ['DAGSTER_HOME']}: `make ui` shows it in the Dagster UI.")
+        click.echo(f"\nThe run is recorded in {os.environ['DAGSTER_HOME']}: `./run ui` shows it in the Dagster UI.")
 
 
 if __name__ == "__main__":

@@ -44,10 +44,10 @@ def raw_media(context: dg.AssetExecutionContext, storage: StorageResource):
 @dg.multi_asset(
     partitions_def=daily_partitions,
     group_name="media",
-    specs=[
-        dg.AssetSpec("validated_media", deps=["raw_media"], kinds={"parquet"}, description="Accepted uploads with probe results."),
-        dg.AssetSpec("quarantined_media", deps=["raw_media"], kinds={"parquet"}, description="Rejected uploads with a reason code."),
-    ],
+    outs={
+        "validated_media": dg.AssetOut(kinds={"parquet"}, description="Accepted uploads with probe results."),
+        "quarantined_media": dg.AssetOut(kinds={"parquet"}, description="Rejected uploads with a reason code."),
+    },
     ins={"raw_media": dg.AssetIn("raw_media")},
     check_specs=[
         *check_specs(

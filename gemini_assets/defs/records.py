@@ -16,10 +16,10 @@ OUTCOME_CONSERVATION = "outcome_conservation"
 @dg.multi_asset(
     partitions_def=daily_partitions,
     group_name="records",
-    specs=[
-        dg.AssetSpec("validated_records", deps=["validated_media", "model_outputs"], kinds={"parquet"}, description="Valid typed outputs."),
-        dg.AssetSpec("review_queue", deps=["validated_media", "model_outputs"], kinds={"parquet"}, description="Items a person must look at, with a reason."),
-    ],
+    outs={
+        "validated_records": dg.AssetOut(kinds={"parquet"}, description="Valid typed outputs."),
+        "review_queue": dg.AssetOut(kinds={"parquet"}, description="Items a person must look at, with a reason."),
+    },
     ins={"validated_media": dg.AssetIn("validated_media"), "model_outputs": dg.AssetIn("model_outputs")},
     check_specs=[
         *check_specs(

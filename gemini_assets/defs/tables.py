@@ -46,7 +46,9 @@ def check_result(table: str, name: str, outcome: CheckOutcome) -> dg.AssetCheckR
 def frame_for(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     if not rows:
         return empty_frame(TABLES[table])
-    return pd.DataFrame(rows)[TABLES[table].column_names]
+    # Columns a stage does not know yet (e.g. duration for images) are null; a missing
+    # non-null column shows up in the schema check instead of as a KeyError.
+    return pd.DataFrame(rows).reindex(columns=TABLES[table].column_names)
 
 
 def counts_md(series: pd.Series) -> dg.MetadataValue:
@@ -59,7 +61,11 @@ def preview(frame: pd.DataFrame, columns: Iterable[str]) -> dg.MetadataValue:
     shown = frame[list(columns)].head(PREVIEW_ROWS)
     if shown.empty:
         return dg.MetadataValue.md("_empty_")
-    return dg.MetadataValue.md(shown.astype(str).map(lambda v: v if len(v) <= 60 else v[:57] + "...").to_markdown(index=False))
+    def short(value: Any) -> str:
+        text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    return dg.MetadataValue.md(shown.map(short).to_markdown(index=False))
 
 
 def emit(
