@@ -27,7 +27,7 @@ LEDGER_MATCHES_OUTPUTS = "ledger_matches_outputs"
 )
 def call_ledger(context: dg.AssetExecutionContext, model_outputs: pd.DataFrame, validated_media: pd.DataFrame):
     media = {row["media_id"]: row for row in rows_of(validated_media)}
-    rows = ledger_rows(rows_of(model_outputs), media, PriceBook(), context.run_id)
+    rows = ledger_rows(rows_of(model_outputs), media, PriceBook(), context.run.run_id)
     frame = frame_for("call_ledger", rows)
     expected = int(model_outputs["attempts"].sum()) if len(model_outputs) else 0
     matches = CheckOutcome(len(frame) == expected, [f"{len(frame)} ledger rows for {expected} attempts"], {"attempts": expected})

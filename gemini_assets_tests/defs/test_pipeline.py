@@ -1,0 +1,128 @@
+"""A day through every asset in-process: real SDK, real HTTP to the emulator, real Parquet."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from gemini_assets.core.media.samples import seed_day
+from gemini_assets.core.storage.schemas import TABLES
+from gemini_assets.core.storage.tables import partition_key, read_partition, table_glob, write_partition
+from gemini_assets.definitions import ASSETS
+from gemini_assets.defs.resources import default_resources
+from gemini_assets.emulator.server import start_emulator
+from gemini_assets.emulator.state import read_served_log
+
+DAY = "2026-11-20"
+
+
+def materialize(selection=None, instance=None, raise_on_error=True):
+    return dg.materialize(
+        ASSETS,
+        selection=selection,
+        partition_key=DAY,
+        resources=default_resources(),
+        instance=instance,
+        raise_on_error=raise_on_error,
+    )
+
+
+def generate_calls(state_dir) -> int:
+    return sum(1 for line in read_served_log(state_dir) if line["method"] == "generateContent")
+
+
+@pytest.fixture
+def seeded(store):
+    return seed_day(store, DAY, 24)
+
+
+def test_day_materializes_through_every_table(store, seeded, tmp_path):
+    result = materialize()
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations), [e.description for e in evaluations if not e.passed]
+
+    counts = {}
+    for table in TABLES:
+        glob = table_glob(store, table)
+        rel = duckdb.sql(f"SELECT * FROM read_parquet('{glob}', hive_partitioning=true)")
+        assert "date" in rel.columns
+        counts[table] = duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning=true)").fetchall()[0][0]
+    assert counts["raw_media"] == 24
+    assert counts["validated_media"] == seeded.valid and counts["quarantined_media"] == seeded.invalid
+    assert counts["validated_records"] + counts["review_queue"] == seeded.valid
+    assert counts["validated_records"] >= seeded.valid - 1
+    assert counts["call_ledger"] == generate_calls(tmp_path / "emulator")
+
+    records = read_partition(store, "validated_records", DAY)
+    assert set(records["task_version"]) == {"1.0.0"} and records["prompt_hash"].str.len().eq(16).all()
+    costs = read_partition(store, "daily_costs", DAY)
+    assert costs["cost_usd"].iloc[0] > 0 and costs["items"].iloc[0] == seeded.valid
+
+    outputs_meta = result.asset_materializations_for_node("model_outputs")[0].metadata
+    assert outputs_meta["api_attempts"].value == seeded.valid
+    assert "ok" in outputs_meta["by_status"].value
+    costs_meta = result.asset_materializations_for_node("daily_costs")[0].metadata
+    assert costs_meta["cost_usd"].value == pytest.approx(float(costs["cost_usd"].sum()))
+
+
+def test_answers_describe_the_actual_media(store, seeded):
+    materialize()
+    media = read_partition(store, "validated_media", DAY).set_index("media_id")
+    records = read_partition(store, "validated_records", DAY)
+    for row in records.itertuples():
+        record = pd.read_json(pd.io.common.StringIO(f"[{row.record_json}]")).iloc[0]
+        item = media.loc[row.media_id]
+        assert f"{item['width']}x{item['height']}" in record["description"]
+
+
+def test_rematerializing_makes_no_new_model_call(store, seeded, tmp_path):
+    materialize()
+    calls = generate_calls(tmp_path / "emulator")
+    second = materialize()
+    assert second.success
+    assert generate_calls(tmp_path / "emulator") == calls
+    outputs = read_partition(store, "model_outputs", DAY)
+    assert outputs["from_cache"].all() and outputs["attempts"].sum() == 0
+    assert len(read_partition(store, "validated_records", DAY)) + len(read_partition(store, "review_queue", DAY)) == seeded.valid
+    files = read_partition(store, "gemini_files", DAY)
+    assert set(files["delivery"]) == {"cached"}
+
+
+def test_broken_table_fails_its_check_and_blocks_downstream(store, seeded):
+    materialize(selection=["raw_media"])
+    raw = read_partition(store, "raw_media", DAY)
+    write_partition(store, "raw_media", DAY, pd.concat([raw, raw.head(2)]))  # duplicated uploads
+
+    result = materialize(selection=[k for k in TABLES if k != "raw_media"], raise_on_error=False)
+    assert not result.success
+    failed = {e.check_name for e in result.get_asset_check_evaluations() if not e.passed}
+    assert "validated_media_schema" in failed or "quarantined_media_schema" in failed
+    assert not store.exists(partition_key("gemini_files", DAY))
+    assert not store.exists(partition_key("model_outputs", DAY))
+
+
+def test_api_key_never_written_anywhere(store, seeded, tmp_path, monkeypatch, capfd):
+    secret = "AIzaTestSecretValue-0123456789abcdef"
+    emulator = start_emulator(tmp_path / "emulator")
+    try:
+        monkeypatch.setenv("GEMINI_API_KEY", secret)
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.url)
+        with dg.DagsterInstance.get() as instance:
+            result = materialize(instance=instance)
+            assert result.success
+            assert result.asset_materializations_for_node("model_outputs")[0].metadata["backend"].value == "gemini"
+            for event in instance.all_logs(result.run_id):
+                assert secret not in str(event)
+    finally:
+        emulator.stop()
+    assert generate_calls(tmp_path / "emulator") == seeded.valid
+    for root in (tmp_path / "storage", Path(os.environ["DAGSTER_HOME"])):
+        for path in root.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
+    out, err = capfd.readouterr()
+    assert secret not in out + err

@@ -1,0 +1,54 @@
+"""Fixtures: a real emulator on an ephemeral port and a real google-genai client."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from google import genai
+from google.genai import types
+from PIL import Image
+
+from gemini_assets.emulator import EmulatorHandle, start_emulator
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK's HTTP clients honour HTTP(S)_PROXY; loopback traffic must bypass it.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[EmulatorHandle]:
+    handle = start_emulator(tmp_path / "state")
+    yield handle
+    handle.stop()
+
+
+def make_client(base_url: str) -> genai.Client:
+    return genai.Client(
+        api_key="test-key",
+        http_options=types.HttpOptions(base_url=base_url, api_version="v1beta"),
+    )
+
+
+@pytest.fixture
+def client(emulator: EmulatorHandle) -> Iterator[genai.Client]:
+    with make_client(emulator.url) as sdk_client:
+        yield sdk_client
+
+
+def png_bytes(
+    size: tuple[int, int] = (640, 480), color: tuple[int, int, int] = (230, 20, 20), white_share: float = 0.01
+) -> bytes:
+    """A `color` PNG whose top `white_share` of rows is white, so there is more than one colour."""
+    image = Image.new("RGB", size, color)
+    band = round(size[1] * white_share)
+    if band:
+        image.paste(Image.new("RGB", (size[0], band), (255, 255, 255)), (0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

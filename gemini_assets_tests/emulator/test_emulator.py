@@ -1,0 +1,298 @@
+"""The emulator driven by the real google-genai SDK over real HTTP (no mocks)."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Literal, Optional
+
+import pytest
+from google.genai import errors, types
+from pydantic import BaseModel, Field
+
+from gemini_assets.emulator import read_served_log, start_emulator
+
+from .conftest import make_client, png_bytes
+
+MODEL = "gemini-3.8-flash"
+
+
+class Color(str, enum.Enum):
+    red = "red"
+    green = "green"
+    blue = "blue"
+    white = "white"
+    gray = "gray"
+    other = "other"
+
+
+class Product(BaseModel):
+    colors: list[Color] = Field(min_length=1, max_length=3)
+    shade: Literal["red", "green", "blue", "other"]
+    description: str
+    confidence: float = Field(ge=0, le=1)
+    product_name: Optional[str] = None
+    width: int
+
+
+def _json_config(**kwargs) -> types.GenerateContentConfig:
+    return types.GenerateContentConfig(response_mime_type="application/json", **kwargs)
+
+
+def _raw(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+# ---- Files API ------------------------------------------------------------------------------
+
+
+def test_upload_get_list_delete(client, tmp_path: Path) -> None:
+    path = tmp_path / "red.png"
+    path.write_bytes(png_bytes())
+    by_path = client.files.upload(file=path, config={"mime_type": "image/png", "display_name": "x"})
+    by_stream = client.files.upload(file=io.BytesIO(png_bytes((10, 10))), config={"mime_type": "image/png"})
+    assert by_path.state == types.FileState.ACTIVE and by_path.display_name == "x"
+    assert by_path.size_bytes == path.stat().st_size
+    assert by_path.sha256_hash == base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+    assert by_path.name.startswith("files/") and by_path.name[6:].isalnum()
+    assert by_path.uri.endswith(by_path.name) and by_path.expiration_time > by_path.create_time
+
+    fetched = client.files.get(name=by_stream.name)
+    assert fetched.name == by_stream.name and fetched.mime_type == "image/png"
+
+    for _ in range(3):
+        client.files.upload(file=io.BytesIO(b"%PDF-1.4 x"), config={"mime_type": "application/pdf"})
+    pager = client.files.list(config={"page_size": 2})
+    assert len(pager.page) == 2
+    names = [f.name for f in pager]
+    assert len(names) == 5 == len(set(names)) and by_path.name in names
+
+    client.files.delete(name=by_path.name)
+    with pytest.raises(errors.ClientError) as denied:
+        client.files.get(name=by_path.name)
+    assert denied.value.code == 403 and denied.value.status == "PERMISSION_DENIED"
+
+
+def test_ten_mib_upload_goes_in_two_chunks(client, emulator, caplog) -> None:
+    data = os.urandom(10 * 1024 * 1024)
+    caplog.set_level(logging.DEBUG, logger="gemini_assets.emulator")
+    uploaded = client.files.upload(file=io.BytesIO(data), config={"mime_type": "video/mp4"})
+    chunk_posts = [r for r in caplog.records if "upload_id=" in r.getMessage() and "POST" in r.getMessage()]
+    assert len(chunk_posts) == 2
+    assert uploaded.size_bytes == len(data)
+    assert uploaded.sha256_hash == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert not list((emulator.state_dir / "uploads").iterdir())  # finalized uploads leave nothing behind
+
+
+def test_expired_file_is_denied(client, emulator) -> None:
+    uploaded = client.files.upload(file=io.BytesIO(png_bytes()), config={"mime_type": "image/png"})
+    meta_path = emulator.state_dir / "files" / f"{uploaded.name[6:]}.json"
+    meta = json.loads(meta_path.read_text())
+    meta["expirationTime"] = "2000-01-01T00:00:00.000000Z"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(errors.ClientError) as denied:
+        client.files.get(name=uploaded.name)
+    assert denied.value.code == 403
+
+
+def test_chunk_offset_mismatch_is_final_400(emulator) -> None:
+    start = _raw(
+        f"{emulator.url}/upload/v1beta/files",
+        "POST",
+        json.dumps({"file": {"mime_type": "image/png"}}).encode(),
+        {"x-goog-api-key": "k", "X-Goog-Upload-Command": "start", "Content-Type": "application/json"},
+    )
+    upload_url = start[1]["X-Goog-Upload-URL"]
+    status, headers, _ = _raw(
+        upload_url, "POST", b"abc", {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "7"}
+    )
+    assert status == 400 and headers["X-Goog-Upload-Status"] == "final"
+
+
+# ---- generateContent ------------------------------------------------------------------------
+
+
+def _check_red_product(text: str) -> Product:
+    product = Product.model_validate_json(text)
+    assert product.colors[0] == Color.red and product.shade == "red"
+    assert "640x480" in product.description and product.width == 640
+    assert 0 <= product.confidence <= 1 and product.product_name == "red Acme trail shoe"
+    return product
+
+
+@pytest.mark.parametrize("schema_kind", ["json_schema", "openapi", "file_uri"])
+def test_structured_answer_is_true_to_the_image(client, schema_kind: str) -> None:
+    png = png_bytes()
+    media = types.Part.from_bytes(data=png, mime_type="image/png")
+    config = _json_config(response_json_schema=Product.model_json_schema())
+    if schema_kind == "openapi":
+        config = _json_config(response_schema=Product)
+    if schema_kind == "file_uri":
+        uploaded = client.files.upload(file=io.BytesIO(png), config={"mime_type": "image/png"})
+        media = types.Part.from_uri(file_uri=uploaded.uri, mime_type=uploaded.mime_type)
+    prompt = "Context: Acme trail shoe, size 42\nDescribe the product."
+    response = client.models.generate_content(model=MODEL, contents=[media, prompt], config=config)
+    _check_red_product(response.text)
+    assert response.candidates[0].finish_reason == types.FinishReason.STOP
+    assert response.model_version == MODEL and response.response_id
+    again = client.models.generate_content(model=MODEL, contents=[media, prompt], config=config)
+    assert again.text == response.text  # deterministic for the same inputs
+
+
+def test_enum_from_text_raises_confidence(client) -> None:
+    class Category(BaseModel):
+        category: Literal["bags", "shoes", "other"]
+        confidence: float = Field(ge=0, le=1)
+
+    config = _json_config(response_json_schema=Category.model_json_schema())
+    media = types.Part.from_bytes(data=png_bytes(), mime_type="image/png")
+    hinted = client.models.generate_content(model=MODEL, contents=[media, "Context: running shoes"], config=config)
+    assert Category.model_validate_json(hinted.text) == Category(category="shoes", confidence=0.9)
+    plain = client.models.generate_content(model=MODEL, contents=[media, "Classify."], config=config)
+    assert Category.model_validate_json(plain.text) == Category(category="other", confidence=0.6)
+
+
+def test_plain_text_answer_describes_media(client) -> None:
+    media = types.Part.from_bytes(data=png_bytes((300, 600), (20, 40, 220), white_share=0.3), mime_type="image/png")
+    response = client.models.generate_content(model=MODEL, contents=[media, "What is this?"])
+    assert response.text == "A 300x600 portrait PNG image, mostly blue and white, medium brightness."
+
+
+# ---- tokens ---------------------------------------------------------------------------------
+
+
+def _details(usage) -> dict[str, int]:
+    return {d.modality.value: d.token_count for d in usage.prompt_tokens_details}
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "resolution", "image_tokens"),
+    [
+        (MODEL, (640, 480), None, 1120),
+        (MODEL, (640, 480), types.MediaResolution.MEDIA_RESOLUTION_LOW, 280),
+        ("gemini-2.5-flash", (1000, 500), None, 2 * 1 * 258),
+        ("gemini-2.5-flash", (300, 200), None, 258),
+    ],
+)
+def test_usage_metadata(client, model, size, resolution, image_tokens) -> None:
+    prompt = "Describe this picture in one sentence, please."
+    contents = [types.Part.from_bytes(data=png_bytes(size), mime_type="image/png"), prompt]
+    response = client.models.generate_content(
+        model=model, contents=contents, config=types.GenerateContentConfig(media_resolution=resolution)
+    )
+    usage = response.usage_metadata
+    assert _details(usage) == {"TEXT": math.ceil(len(prompt) / 4), "IMAGE": image_tokens}
+    assert usage.prompt_token_count == math.ceil(len(prompt) / 4) + image_tokens
+    assert usage.candidates_token_count == math.ceil(len(response.text) / 4)
+    assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count
+    if resolution is None:
+        counted = client.models.count_tokens(model=model, contents=contents)
+        assert counted.total_tokens == usage.prompt_token_count
+
+
+def test_max_output_tokens_truncates(client) -> None:
+    media = types.Part.from_bytes(data=png_bytes(), mime_type="image/png")
+    config = _json_config(response_json_schema=Product.model_json_schema(), max_output_tokens=5)
+    response = client.models.generate_content(model=MODEL, contents=[media, "Describe"], config=config)
+    assert response.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
+    assert len(response.text) == 20 and response.usage_metadata.candidates_token_count == 5
+    assert response.parsed is None
+
+
+# ---- errors, served log, shared state, entry point --------------------------------------------
+
+
+def test_error_bodies(emulator) -> None:
+    url = f"{emulator.url}/v1beta/models/{MODEL}:generateContent"
+    status, headers, body = _raw(url, "POST", b"{}", {"Content-Type": "application/json"})
+    assert status == 403 and json.loads(body)["error"]["status"] == "PERMISSION_DENIED"
+    assert headers["Content-Type"].startswith("application/json")
+    status, _, body = _raw(f"{emulator.url}/v1beta/nothing/here", headers={"x-goog-api-key": "k"})
+    assert status == 404 and json.loads(body)["error"] == {
+        "code": 404, "message": json.loads(body)["error"]["message"], "status": "NOT_FOUND", "details": []
+    }
+    status, _, body = _raw(url, "POST", b"{not json", {"x-goog-api-key": "k"})
+    assert status == 400 and json.loads(body)["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_served_log_matches_what_clients_received(client, emulator) -> None:
+    png = png_bytes()
+    contents = [types.Part.from_bytes(data=png, mime_type="image/png"), "Describe"]
+    generated = client.models.generate_content(model=MODEL, contents=contents)
+    counted = client.models.count_tokens(model=MODEL, contents=contents)
+    with pytest.raises(errors.ClientError):
+        client.models.generate_content(model=MODEL, contents=[types.Part.from_uri(file_uri="files/nope", mime_type="image/png")])
+    log = read_served_log(emulator.state_dir)
+    assert [(e["method"], e["status"]) for e in log] == [("generateContent", 200), ("countTokens", 200), ("generateContent", 403)]
+    first = log[0]
+    assert first["model"] == MODEL and first["response_id"] == generated.response_id
+    assert first["usage"] == generated.usage_metadata.model_dump(mode="json", exclude_none=True, by_alias=True)
+    assert first["media"] == [{"source": "inline", "mime_type": "image/png", "bytes": len(png), "sha256": hashlib.sha256(png).hexdigest()}]
+    assert log[1]["usage"]["totalTokens"] == counted.total_tokens
+    assert "test-key" not in (emulator.state_dir / "served.jsonl").read_text()
+
+
+def test_two_emulators_share_state(emulator, tmp_path: Path) -> None:
+    second = start_emulator(emulator.state_dir)
+    try:
+        with make_client(emulator.url) as first_client, make_client(second.url + "/some/prefix/") as second_client:
+            uploaded = second_client.files.upload(file=io.BytesIO(png_bytes()), config={"mime_type": "image/png"})
+            assert first_client.files.get(name=uploaded.name).sha256_hash == uploaded.sha256_hash
+            media = types.Part.from_uri(file_uri=uploaded.uri, mime_type="image/png")
+            first_client.models.generate_content(model=MODEL, contents=[media, "Describe"])
+            second_client.models.count_tokens(model=MODEL, contents=[media, "Describe"])
+        assert [e["method"] for e in read_served_log(emulator.state_dir)] == ["generateContent", "countTokens"]
+    finally:
+        second.stop()
+
+
+def test_unexpected_error_is_500_and_server_keeps_serving(client, emulator) -> None:
+    # A resource document missing its fields (hand-edited state) must not drop the connection.
+    (emulator.state_dir / "files" / "broken1.json").write_text("{}")
+    with pytest.raises(errors.ServerError) as failed:
+        client.files.get(name="files/broken1")
+    assert failed.value.code == 500 and failed.value.status == "INTERNAL"
+    (emulator.state_dir / "files" / "broken1.json").unlink()
+    assert list(client.files.list()) == []
+
+
+def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gemini_assets.emulator", "--port", "0", "--state-dir", str(tmp_path / "s")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        line = process.stdout.readline()
+        match = re.match(r"Gemini emulator listening on (http://127\.0\.0\.1:(\d+)) \(state: (.+)\)$", line.strip())
+        assert match, line
+        assert match.group(3) == str(tmp_path / "s")
+        with make_client(match.group(1)) as sdk_client:
+            assert list(sdk_client.files.list()) == []
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
