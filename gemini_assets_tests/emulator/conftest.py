@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -52,3 +54,14 @@ def png_bytes(
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def raw_request(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
+    """A plain HTTP call for what the SDK never sends (no key, bad JSON), bypassing proxies."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import enum
 import hashlib
 import io
 import json
-import logging
 import math
-import os
 import re
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -25,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from gemini_assets.emulator import read_served_log, start_emulator
 
-from .conftest import make_client, png_bytes
+from .conftest import make_client, png_bytes, raw_request
 
 MODEL = "gemini-3.8-flash"
 
@@ -50,82 +45,6 @@ class Product(BaseModel):
 
 def _json_config(**kwargs) -> types.GenerateContentConfig:
     return types.GenerateContentConfig(response_mime_type="application/json", **kwargs)
-
-
-def _raw(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(request, timeout=5) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-# ---- Files API ------------------------------------------------------------------------------
-
-
-def test_upload_get_list_delete(client, tmp_path: Path) -> None:
-    path = tmp_path / "red.png"
-    path.write_bytes(png_bytes())
-    by_path = client.files.upload(file=path, config={"mime_type": "image/png", "display_name": "x"})
-    by_stream = client.files.upload(file=io.BytesIO(png_bytes((10, 10))), config={"mime_type": "image/png"})
-    assert by_path.state == types.FileState.ACTIVE and by_path.display_name == "x"
-    assert by_path.size_bytes == path.stat().st_size
-    assert by_path.sha256_hash == base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
-    assert by_path.name.startswith("files/") and by_path.name[6:].isalnum()
-    assert by_path.uri.endswith(by_path.name) and by_path.expiration_time > by_path.create_time
-
-    fetched = client.files.get(name=by_stream.name)
-    assert fetched.name == by_stream.name and fetched.mime_type == "image/png"
-
-    for _ in range(3):
-        client.files.upload(file=io.BytesIO(b"%PDF-1.4 x"), config={"mime_type": "application/pdf"})
-    pager = client.files.list(config={"page_size": 2})
-    assert len(pager.page) == 2
-    names = [f.name for f in pager]
-    assert len(names) == 5 == len(set(names)) and by_path.name in names
-
-    client.files.delete(name=by_path.name)
-    with pytest.raises(errors.ClientError) as denied:
-        client.files.get(name=by_path.name)
-    assert denied.value.code == 403 and denied.value.status == "PERMISSION_DENIED"
-
-
-def test_ten_mib_upload_goes_in_two_chunks(client, emulator, caplog) -> None:
-    data = os.urandom(10 * 1024 * 1024)
-    caplog.set_level(logging.DEBUG, logger="gemini_assets.emulator")
-    uploaded = client.files.upload(file=io.BytesIO(data), config={"mime_type": "video/mp4"})
-    chunk_posts = [r for r in caplog.records if "upload_id=" in r.getMessage() and "POST" in r.getMessage()]
-    assert len(chunk_posts) == 2
-    assert uploaded.size_bytes == len(data)
-    assert uploaded.sha256_hash == base64.b64encode(hashlib.sha256(data).digest()).decode()
-    assert not list((emulator.state_dir / "uploads").iterdir())  # finalized uploads leave nothing behind
-
-
-def test_expired_file_is_denied(client, emulator) -> None:
-    uploaded = client.files.upload(file=io.BytesIO(png_bytes()), config={"mime_type": "image/png"})
-    meta_path = emulator.state_dir / "files" / f"{uploaded.name[6:]}.json"
-    meta = json.loads(meta_path.read_text())
-    meta["expirationTime"] = "2000-01-01T00:00:00.000000Z"
-    meta_path.write_text(json.dumps(meta))
-    with pytest.raises(errors.ClientError) as denied:
-        client.files.get(name=uploaded.name)
-    assert denied.value.code == 403
-
-
-def test_chunk_offset_mismatch_is_final_400(emulator) -> None:
-    start = _raw(
-        f"{emulator.url}/upload/v1beta/files",
-        "POST",
-        json.dumps({"file": {"mime_type": "image/png"}}).encode(),
-        {"x-goog-api-key": "k", "X-Goog-Upload-Command": "start", "Content-Type": "application/json"},
-    )
-    upload_url = start[1]["X-Goog-Upload-URL"]
-    status, headers, _ = _raw(
-        upload_url, "POST", b"abc", {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "7"}
-    )
-    assert status == 400 and headers["X-Goog-Upload-Status"] == "final"
 
 
 # ---- generateContent ------------------------------------------------------------------------
@@ -223,14 +142,14 @@ def test_max_output_tokens_truncates(client) -> None:
 
 def test_error_bodies(emulator) -> None:
     url = f"{emulator.url}/v1beta/models/{MODEL}:generateContent"
-    status, headers, body = _raw(url, "POST", b"{}", {"Content-Type": "application/json"})
+    status, headers, body = raw_request(url, "POST", b"{}", {"Content-Type": "application/json"})
     assert status == 403 and json.loads(body)["error"]["status"] == "PERMISSION_DENIED"
     assert headers["Content-Type"].startswith("application/json")
-    status, _, body = _raw(f"{emulator.url}/v1beta/nothing/here", headers={"x-goog-api-key": "k"})
+    status, _, body = raw_request(f"{emulator.url}/v1beta/nothing/here", headers={"x-goog-api-key": "k"})
     assert status == 404 and json.loads(body)["error"] == {
         "code": 404, "message": json.loads(body)["error"]["message"], "status": "NOT_FOUND", "details": []
     }
-    status, _, body = _raw(url, "POST", b"{not json", {"x-goog-api-key": "k"})
+    status, _, body = raw_request(url, "POST", b"{not json", {"x-goog-api-key": "k"})
     assert status == 400 and json.loads(body)["error"]["status"] == "INVALID_ARGUMENT"
 
 
@@ -296,3 +215,13 @@ def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
         process.communicate()
+
+
+def test_stop_closes_kept_alive_connections(tmp_path: Path) -> None:
+    handle = start_emulator(tmp_path / "s")
+    with make_client(handle.url) as sdk_client:
+        assert list(sdk_client.files.list()) == []  # opens a pooled keep-alive connection
+        handle.stop()
+        with pytest.raises(Exception) as failure:
+            sdk_client.files.list()
+        assert not isinstance(failure.value, errors.APIError)  # a transport error, not an answer

@@ -1,0 +1,10 @@
+"""Local HTTP emulator of the Gemini Developer API for tests and offline demos.
+
+A separate program that ships in the package: it must never import the pipeline
+(gemini_assets.core) or dagster, only the standard library and Pillow.
+"""
+
+from .server import EmulatorHandle, main, start_emulator
+from .state import read_served_log
+
+__all__ = ["EmulatorHandle", "main", "read_served_log", "start_emulator"]

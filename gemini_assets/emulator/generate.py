@@ -1,0 +1,99 @@
+"""generateContent and countTokens, each recorded in the served-request log."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any, Callable
+
+from .answers import choose_enum_value, describe, fill_schema
+from .errors import ApiError
+from .prompt import Prompt, parse_prompt
+from .protocol import Request, Response, pick
+from .state import StateStore, rfc3339, utc_now
+from .tokens import prompt_token_details, text_tokens, usage_metadata
+
+
+def generate_content(store: StateStore, request: Request, model: str) -> Response:
+    return _served(store, "generateContent", model, lambda record: _generate(store, request, model, record))
+
+
+def count_tokens(store: StateStore, request: Request, model: str) -> Response:
+    return _served(store, "countTokens", model, lambda record: _count(store, request, model, record))
+
+
+def _served(store: StateStore, method: str, model: str, run: Callable[[dict], Response]) -> Response:
+    """Run a handler and append exactly one log line, whatever the outcome."""
+    record: dict[str, Any] = {
+        "ts": rfc3339(utc_now()),
+        "method": method,
+        "model": model,
+        "status": 500,
+        "usage": None,
+        "media": [],
+        "response_id": None,
+    }
+    try:
+        response = run(record)
+        record["status"] = response.status
+        return response
+    except ApiError as error:
+        record["status"] = error.code
+        raise
+    finally:
+        store.append_served(record)
+
+
+def _generate(store: StateStore, request: Request, model: str, record: dict) -> Response:
+    body = request.json()
+    prompt = parse_prompt(store, body)
+    record["media"] = [item.log_entry() for item in prompt.media]
+    config = pick(body, "generationConfig", "generation_config", default={}) or {}
+    text = answer_text(prompt, config)
+    finish = "STOP"
+    limit = pick(config, "maxOutputTokens", "max_output_tokens")
+    if limit is not None and text_tokens(text) > int(limit):
+        # Cut to the token budget the way a real model stops mid-answer.
+        text, finish = text[: max(int(limit), 0) * 4], "MAX_TOKENS"
+    details = prompt_token_details(prompt, model, pick(config, "mediaResolution", "media_resolution"))
+    usage = usage_metadata(details, text)
+    response_id = secrets.token_urlsafe(16)
+    record["usage"], record["response_id"] = usage, response_id
+    return Response.json(
+        {
+            "candidates": [
+                {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish, "index": 0}
+            ],
+            "usageMetadata": usage,
+            "modelVersion": model,
+            "responseId": response_id,
+        }
+    )
+
+
+def answer_text(prompt: Prompt, config: dict[str, Any]) -> str:
+    mime = str(pick(config, "responseMimeType", "response_mime_type", default="text/plain")).lower()
+    json_schema = pick(config, "responseJsonSchema", "response_json_schema", "_responseJsonSchema")
+    open_api_schema = pick(config, "responseSchema", "response_schema")
+    schema = json_schema if isinstance(json_schema, dict) else open_api_schema
+    if mime == "text/x.enum" and isinstance(schema, dict):
+        return str(choose_enum_value(prompt, schema))
+    if mime == "application/json":
+        if isinstance(schema, dict):
+            return json.dumps(fill_schema(prompt, schema))
+        return json.dumps({"description": describe(prompt)})
+    return describe(prompt)
+
+
+def _count(store: StateStore, request: Request, model: str, record: dict) -> Response:
+    body = request.json()
+    # REST also allows wrapping a whole GenerateContentRequest; honour its config then.
+    wrapped = pick(body, "generateContentRequest", "generate_content_request")
+    source = wrapped if isinstance(wrapped, dict) else body
+    prompt = parse_prompt(store, source)
+    record["media"] = [item.log_entry() for item in prompt.media]
+    config = pick(source, "generationConfig", "generation_config", default={}) or {}
+    details = prompt_token_details(prompt, model, pick(config, "mediaResolution", "media_resolution"))
+    document = {"totalTokens": sum(d["tokenCount"] for d in details), "promptTokensDetails": details}
+    record["usage"] = document
+    return Response.json(document)

@@ -1,0 +1,90 @@
+"""Start/stop the Gemini Developer API emulator, in a thread or in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from .handler import EmulatorServer
+from .state import StateStore
+
+DEFAULT_PORT = 8765
+STATE_DIR_ENV = "GEMINI_EMULATOR_STATE_DIR"
+
+
+@dataclass
+class EmulatorHandle:
+    url: str  # "http://127.0.0.1:<port>"
+    port: int
+    state_dir: Path
+    _server: EmulatorServer = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+        self._server.close_connections()
+        self._server.server_close()
+
+
+def _bind(state_dir: str | Path, host: str, port: int) -> tuple[EmulatorServer, Path]:
+    store = StateStore(state_dir)
+    return EmulatorServer((host, port), store), store.root
+
+
+def _client_host(host: str) -> str:
+    # A wildcard bind is reachable on loopback; hand clients an address they can dial.
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
+def start_emulator(state_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> EmulatorHandle:
+    """Serve in a daemon thread; returns once listening."""
+    server, root = _bind(state_dir, host, port)
+    bound_port = server.server_address[1]
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"gemini-emulator-{bound_port}", daemon=True
+    )
+    thread.start()
+    return EmulatorHandle(f"http://{_client_host(host)}:{bound_port}", bound_port, root, server, thread)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m gemini_assets.emulator --port N --state-dir DIR`: serve until Ctrl-C/SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m gemini_assets.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument(
+        "--state-dir",
+        default=os.environ.get(STATE_DIR_ENV, ".gemini_emulator"),
+        help=f"shared state directory (default: ${STATE_DIR_ENV} or ./.gemini_emulator)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request at DEBUG")
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(message)s")
+    server, root = _bind(args.state_dir, args.host, args.port)
+    port = server.server_address[1]
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)  # treat `kill` like Ctrl-C: close the socket cleanly
+    print(f"Gemini emulator listening on http://{_client_host(args.host)}:{port} (state: {root})", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        print("Gemini emulator stopped.", file=sys.stderr, flush=True)
+    finally:
+        server.close_connections()
+        server.server_close()
+    return 0
