@@ -38,6 +38,8 @@ def ledger_rows(
                     "media_kind": item.get("media_kind", "unknown"),
                     "media_bytes": item.get("size_bytes"),
                     "media_duration_s": item.get("duration_s"),
+                    "variant": output.get("variant") or "primary",
+                    "purpose": record.get("purpose") or "generate",
                     "attempt": record["attempt"],
                     "status_code": record["status_code"],
                     "status": "ok" if record["status_code"] == 200 else "error",
@@ -45,6 +47,9 @@ def ledger_rows(
                     **(usage or Usage()).as_columns(),
                     "latency_ms": record["latency_ms"],
                     "started_at": started,
+                    "rpm_used": record.get("rpm_used"),
+                    "tpm_used": record.get("tpm_used"),
+                    "rpd_used": record.get("rpd_used"),
                     # Failed attempts are not billed by the provider: cost 0, not null.
                     "cost_usd": cost,
                     "price_id": price_id,

@@ -63,6 +63,10 @@ class Attempt:
     usage: Usage | None = None
     response_id: str | None = None
     purpose: str = "generate"  # generate | repair
+    # Client-side limiter usage observed when the call was admitted (None without a limiter).
+    rpm_used: int | None = None
+    tpm_used: int | None = None
+    rpd_used: int | None = None
 
     @property
     def ok(self) -> bool:

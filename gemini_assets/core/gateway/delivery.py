@@ -33,6 +33,7 @@ def plan_delivery(
         "task": item["task"],
         "sha256": item["sha256"],
         "model": task.model,
+        "variant": "primary",
         "remote_name": None,
         "remote_uri": None,
         "remote_state": None,

@@ -18,6 +18,8 @@ class ReviewReason(StrEnum):
     API_ERROR = "api_error"
     UPLOAD_FAILED = "upload_failed"
     MISSING_OUTPUT = "missing_output"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    BUDGET_EXCEEDED = "budget_exceeded"
 
 
 REVIEW_DOCS = {
@@ -28,6 +30,8 @@ REVIEW_DOCS = {
     ReviewReason.API_ERROR: "the API kept failing after bounded retries",
     ReviewReason.UPLOAD_FAILED: "the Files API upload failed",
     ReviewReason.MISSING_OUTPUT: "no model output row for an accepted item",
+    ReviewReason.MODEL_UNAVAILABLE: "circuit breaker open after repeated API failures: not called",
+    ReviewReason.BUDGET_EXCEEDED: "the task's daily budget would be exceeded: not called",
 }
 
 
@@ -65,6 +69,10 @@ def _decide(item: dict[str, Any], output: dict[str, Any] | None) -> dict[str, An
     status = output["status"]
     if status == "upload_failed":
         return ReviewReason.UPLOAD_FAILED, output.get("error_message") or "upload failed"
+    if status == "model_unavailable":
+        return ReviewReason.MODEL_UNAVAILABLE, output.get("error_message") or "circuit breaker open"
+    if status == "budget_exceeded":
+        return ReviewReason.BUDGET_EXCEEDED, output.get("error_message") or "daily budget exhausted"
     if status == "api_error":
         return ReviewReason.API_ERROR, f"{output.get('error_code')}: {output.get('error_message')}"
     if status == "blocked":
@@ -82,6 +90,7 @@ def _decide(item: dict[str, Any], output: dict[str, Any] | None) -> dict[str, An
         "task_version": output["task_version"],
         "prompt_hash": output["prompt_hash"],
         "model": output["model"],
+        "variant": output.get("variant") or "primary",
         "confidence": confidence,
         "record_json": output["parsed_json"],
         "source": "model",

@@ -34,7 +34,24 @@ def reasons_markdown() -> str:
     return "\n".join(lines)
 
 
+def update_readme(path: str = "README.md") -> None:
+    """Rewrite the generated sections between the README's markers."""
+    import re
+
+    text = open(path).read()
+    for name, body in (("tables", tables_markdown()), ("reasons", reasons_markdown())):
+        pattern = re.compile(f"<!-- {name}:begin -->.*?<!-- {name}:end -->", re.DOTALL)
+        text = pattern.sub(lambda _m, n=name, b=body: f"<!-- {n}:begin -->\n{b}\n<!-- {n}:end -->", text)
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
 if __name__ == "__main__":
-    print(tables_markdown())
-    print()
-    print(reasons_markdown())
+    import sys
+
+    if "--update-readme" in sys.argv:
+        update_readme()
+    else:
+        print(tables_markdown())
+        print()
+        print(reasons_markdown())

@@ -33,6 +33,53 @@ class ProductRecognition(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0, description="Your confidence in the category, 0..1.")
 
 
+DocumentType = Literal["invoice", "receipt", "contract", "letter", "form", "report", "other"]
+SceneType = Literal["indoor", "outdoor", "screen_recording", "product_demo", "other"]
+AudioType = Literal["speech", "music", "noise", "mixed", "silence", "other"]
+
+
+class KeyField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=60)
+    value: str = Field(max_length=200)
+
+
+class DocumentExtraction(BaseModel):
+    """The document's type, title and key fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(max_length=120, description="Title or first heading; '' if none.")
+    document_type: DocumentType = Field(description="Best matching type; 'other' when none fits.")
+    summary: str = Field(max_length=500, description="Two sentences at most.")
+    key_fields: list[KeyField] = Field(max_length=20, description="Labelled values printed in the document.")
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class VideoSummary(BaseModel):
+    """What a video shows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(max_length=500, description="What happens, in at most three sentences.")
+    scene_type: SceneType
+    topics: list[str] = Field(max_length=5, description="Up to 5 short topics.")
+    has_speech: bool
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class AudioSummary(BaseModel):
+    """What a recording contains."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(max_length=500, description="What is heard, in at most three sentences.")
+    audio_type: AudioType
+    topics: list[str] = Field(max_length=5, description="Up to 5 short topics.")
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
@@ -84,7 +131,60 @@ PRODUCT_RECOGNITION = TaskSpec(
     ),
 )
 
-CATALOG: dict[str, TaskSpec] = {task.name: task for task in (PRODUCT_RECOGNITION,)}
+_JSON_ONLY = "Answer only with JSON matching the response schema. Never invent content you cannot see or hear."
+
+DOCUMENT_EXTRACTION = TaskSpec(
+    name="document_extraction",
+    version="1.0.0",
+    media_kinds=frozenset({"document"}),
+    output_model=DocumentExtraction,
+    system_prompt=f"You extract structured data from business documents. {_JSON_ONLY}",
+    instructions=(
+        "Extract the document's type, title and labelled fields.\n"
+        "Acceptance criteria:\n"
+        "- document_type: exactly one of the schema's values; 'other' when unsure.\n"
+        "- key_fields: only labelled values printed in the document, at most 20, verbatim.\n"
+        "- summary: at most two sentences.\n"
+        "- confidence: 0..1; below 0.5 means a person should check."
+    ),
+)
+
+VIDEO_SUMMARY = TaskSpec(
+    name="video_summary",
+    version="1.0.0",
+    media_kinds=frozenset({"video"}),
+    output_model=VideoSummary,
+    system_prompt=f"You summarise short user videos. {_JSON_ONLY}",
+    instructions=(
+        "Summarise the video.\n"
+        "Acceptance criteria:\n"
+        "- summary: at most three sentences about what is visible and audible.\n"
+        "- scene_type: exactly one of the schema's values.\n"
+        "- topics: at most 5, each a few words.\n"
+        "- has_speech: true only if words are spoken.\n"
+        "- confidence: 0..1; below 0.5 means a person should check."
+    ),
+)
+
+AUDIO_SUMMARY = TaskSpec(
+    name="audio_summary",
+    version="1.0.0",
+    media_kinds=frozenset({"audio"}),
+    output_model=AudioSummary,
+    system_prompt=f"You summarise short audio recordings. {_JSON_ONLY}",
+    instructions=(
+        "Summarise the recording.\n"
+        "Acceptance criteria:\n"
+        "- summary: at most three sentences about what is heard.\n"
+        "- audio_type: exactly one of the schema's values.\n"
+        "- topics: at most 5, each a few words.\n"
+        "- confidence: 0..1; below 0.5 means a person should check."
+    ),
+)
+
+CATALOG: dict[str, TaskSpec] = {
+    task.name: task for task in (PRODUCT_RECOGNITION, DOCUMENT_EXTRACTION, VIDEO_SUMMARY, AUDIO_SUMMARY)
+}
 
 
 def get_task(name: str) -> TaskSpec:
