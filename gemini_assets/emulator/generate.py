@@ -7,6 +7,7 @@ import secrets
 from typing import Any, Callable
 
 from .answers import choose_enum_value, describe, fill_schema
+from .faults import apply_shape, requested_shape
 from .errors import ApiError
 from .prompt import Prompt, parse_prompt
 from .protocol import Request, Response, pick
@@ -57,18 +58,22 @@ def _generate(store: StateStore, request: Request, model: str, record: dict) -> 
         text, finish = text[: max(int(limit), 0) * 4], "MAX_TOKENS"
     details = prompt_token_details(prompt, model, pick(config, "mediaResolution", "media_resolution"))
     usage = usage_metadata(details, text)
+    block_reason = None
+    shape = requested_shape(body)
+    if shape:
+        shaped = apply_shape(shape, text)
+        text, finish, block_reason = shaped.text or "", shaped.finish_reason or finish, shaped.block_reason
+        usage = usage_metadata(details, text)
     response_id = secrets.token_urlsafe(16)
     record["usage"], record["response_id"] = usage, response_id
-    return Response.json(
-        {
-            "candidates": [
-                {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": finish, "index": 0}
-            ],
-            "usageMetadata": usage,
-            "modelVersion": model,
-            "responseId": response_id,
-        }
-    )
+    document: dict[str, Any] = {"usageMetadata": usage, "modelVersion": model, "responseId": response_id}
+    if block_reason:
+        # A blocked prompt has no candidates at all, only promptFeedback.
+        document["promptFeedback"] = {"blockReason": block_reason}
+    else:
+        parts = [{"text": text}] if text else []
+        document["candidates"] = [{"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}]
+    return Response.json(document)
 
 
 def answer_text(prompt: Prompt, config: dict[str, Any]) -> str:
