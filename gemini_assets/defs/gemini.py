@@ -9,6 +9,7 @@ from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.outputs import produce_outputs
 from gemini_assets.core.storage.contracts import check_partition
 from gemini_assets.core.storage.tables import rows_of
+from gemini_assets.defs.catalog import CatalogResource
 from gemini_assets.defs.partitions import daily_partitions
 from gemini_assets.defs.resources import GeminiResource, StorageResource
 from gemini_assets.defs.tables import check_specs, counts_md, emit, frame_for, preview
@@ -30,8 +31,13 @@ def _coverage(name: str, source: pd.DataFrame, frame: pd.DataFrame) -> tuple[str
     description="How each accepted item reaches the model: inline, Files API handle, or cached answer.",
 )
 def gemini_files(
-    context: dg.AssetExecutionContext, storage: StorageResource, gemini: GeminiResource, validated_media: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    gemini: GeminiResource,
+    catalog: CatalogResource,
+    validated_media: pd.DataFrame,
 ):
+    catalog.activate()
     store, backend = storage.store(), gemini.backend()
     context.log.info("model backend: %s", backend.name)
     gateway = backend.gateway()
@@ -66,9 +72,11 @@ def model_outputs(
     context: dg.AssetExecutionContext,
     storage: StorageResource,
     gemini: GeminiResource,
+    catalog: CatalogResource,
     validated_media: pd.DataFrame,
     gemini_files: pd.DataFrame,
 ):
+    catalog.activate()
     store, backend = storage.store(), gemini.backend()
     gateway = backend.gateway()
     plans = {row["media_id"]: row for row in rows_of(gemini_files)}

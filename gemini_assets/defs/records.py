@@ -1,13 +1,16 @@
-"""Step 5: model_outputs → validated_records | review_queue."""
-
+"""Step 5: model_outputs → validated_records | review_queue (with people's decisions)."""
 
 import dagster as dg
 import pandas as pd
 
+from gemini_assets.core.output.quality import quality_metrics
 from gemini_assets.core.output.records import split_outputs
+from gemini_assets.core.review.decisions import latest_decisions
 from gemini_assets.core.storage.contracts import check_partition
 from gemini_assets.core.storage.tables import rows_of
+from gemini_assets.defs.catalog import CatalogResource
 from gemini_assets.defs.partitions import daily_partitions
+from gemini_assets.defs.resources import StorageResource
 from gemini_assets.defs.tables import check_specs, counts_md, emit, frame_for, preview
 
 OUTCOME_CONSERVATION = "outcome_conservation"
@@ -29,23 +32,35 @@ OUTCOME_CONSERVATION = "outcome_conservation"
         *check_specs("review_queue"),
     ],
 )
-def validated_records(context: dg.AssetExecutionContext, validated_media: pd.DataFrame, model_outputs: pd.DataFrame):
-    outputs = {row["media_id"]: row for row in rows_of(model_outputs)}
-    records, review = split_outputs(rows_of(validated_media), outputs)
+def validated_records(
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    catalog: CatalogResource,
+    validated_media: pd.DataFrame,
+    model_outputs: pd.DataFrame,
+):
+    catalog.activate()
+    items, outputs = rows_of(validated_media), rows_of(model_outputs)
+    decisions = latest_decisions(storage.store(), context.partition_key)
+    records, review = split_outputs(items, {row["media_id"]: row for row in outputs}, decisions)
     valid, queue = frame_for("validated_records", records), frame_for("review_queue", review)
     conservation = check_partition(
         set(validated_media["media_id"]),
         {"validated_records": set(valid["media_id"]), "review_queue": set(queue["media_id"])},
         "validated_media",
     )
-    context.log.info("%d records, %d for review", len(valid), len(queue))
+    quality = quality_metrics(outputs, review, len(items))
+    context.log.info("%d records, %d for review, %d decisions applied", len(valid), len(queue), len(decisions))
     yield from emit(
         "validated_records",
         valid,
         {
             "records": len(valid),
+            "from_review": int((valid["source"] == "review").sum()) if len(valid) else 0,
             "mean_confidence": float(valid["confidence"].mean()) if len(valid) else 0.0,
-            "preview": preview(valid, ["media_id", "confidence", "record_json"]),
+            "by_task_version": counts_md(valid["task_version"]),
+            **{name: dg.MetadataValue.float(float(v)) if isinstance(v, float) else v for name, v in quality.items()},
+            "preview": preview(valid, ["media_id", "task_version", "confidence", "record_json"]),
         },
         [(OUTCOME_CONSERVATION, conservation)],
         multi=True,
@@ -53,6 +68,11 @@ def validated_records(context: dg.AssetExecutionContext, validated_media: pd.Dat
     yield from emit(
         "review_queue",
         queue,
-        {"queued": len(queue), "by_reason": counts_md(queue["reason_code"]), "preview": preview(queue, ["media_id", "reason_code", "reason_detail"])},
+        {
+            "queued": len(queue),
+            "pending": int((queue["review_status"] == "pending").sum()) if len(queue) else 0,
+            "by_reason": counts_md(queue["reason_code"]),
+            "preview": preview(queue, ["media_id", "reason_code", "review_status", "reason_detail"]),
+        },
         multi=True,
     )

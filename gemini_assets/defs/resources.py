@@ -66,7 +66,10 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
 
 def default_resources() -> dict:
+    from gemini_assets.defs.catalog import CatalogResource
+
     return {
+        "catalog": CatalogResource(),
         "storage": StorageResource(),
         "gemini": GeminiResource(),
         "io_manager": WarehouseIOManager(),

@@ -11,6 +11,7 @@ import pytest
 from gemini_assets.core.media.samples import seed_day
 from gemini_assets.core.storage.schemas import TABLES
 from gemini_assets.core.storage.tables import partition_key, read_partition, table_glob, write_partition
+from gemini_assets.core.tasks.catalog import CATALOG
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import default_resources
 from gemini_assets.emulator.server import start_emulator
@@ -58,7 +59,7 @@ def test_day_materializes_through_every_table(store, seeded, tmp_path):
     assert counts["call_ledger"] == generate_calls(tmp_path / "emulator")
 
     records = read_partition(store, "validated_records", DAY)
-    assert set(records["task_version"]) == {"1.0.0"} and records["prompt_hash"].str.len().eq(16).all()
+    assert set(records["task_version"]) == {CATALOG["product_recognition"].version} and records["prompt_hash"].str.len().eq(16).all()
     costs = read_partition(store, "daily_costs", DAY)
     assert costs["cost_usd"].iloc[0] > 0 and costs["items"].iloc[0] == seeded.valid
 

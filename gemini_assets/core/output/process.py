@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gemini_assets.core.gateway.base import Attempt, GenerateRequest, MediaRef, ModelGateway
 from gemini_assets.core.output.parse import Parsed, parse_answer
 from gemini_assets.core.tasks.catalog import TaskSpec
+
+BLOCKING_FINISH = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"})
 
 REPAIR_PROMPT = (
     "Your previous answer was not valid for the response schema ({error}). "
@@ -37,17 +39,21 @@ def run_item(gateway: ModelGateway, task: TaskSpec, model: str, media: MediaRef,
     attempts = list(result.attempts)
     if not result.ok:
         return ItemOutcome("api_error", None, None, None, Parsed("invalid", None, "no answer"), attempts)
-    if result.block_reason or result.finish_reason in {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII"}:
-        blocked = Parsed("invalid", None, f"blocked: {result.block_reason or result.finish_reason}")
+    # Finish and block reasons come before any parsing: a blocked or cut-off answer is not
+    # a formatting problem, and a repair retry would only be blocked or cut off again.
+    if result.block_reason or result.finish_reason in BLOCKING_FINISH or result.finish_reason is None:
+        blocked = Parsed("invalid", None, f"blocked: {result.block_reason or result.finish_reason or 'no candidate'}")
         return ItemOutcome("blocked", result.text, result.finish_reason, result.block_reason, blocked, attempts)
+    if result.finish_reason == "MAX_TOKENS":
+        truncated = Parsed("invalid", None, "answer truncated at max_output_tokens")
+        return ItemOutcome("ok", result.text, result.finish_reason, None, truncated, attempts)
     parsed = parse_answer(result.text, task.output_model)
     if parsed.ok:
         return ItemOutcome("ok", result.text, result.finish_reason, None, parsed, attempts)
     # Exactly one repair retry. The conversation must end on a user turn: Gemini rejects a
     # request whose last turn is the model's.
-    repair = GenerateRequest(
-        **{**request.__dict__, "history": (("model", result.text or ""), ("user", REPAIR_PROMPT.format(error=parsed.error)))}
-    )
+    previous = result.text or "(empty answer)"  # an empty model turn is itself invalid
+    repair = replace(request, history=(("model", previous), ("user", REPAIR_PROMPT.format(error=parsed.error))))
     second = gateway.generate(repair, first_attempt=len(attempts) + 1)
     for attempt in second.attempts:
         attempt.purpose = "repair"

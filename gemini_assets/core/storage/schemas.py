@@ -180,7 +180,9 @@ VALIDATED_RECORDS = _table(
     _c("variant", S, "route variant: primary | challenger (A/B)", False),
     _c("confidence", F, "model-reported confidence 0..1"),
     _c("record_json", S, "the validated record (task schema) as JSON", False),
-    _c("source", S, "model | review (approved by a person)", False),
+    _c("flags", S, "comma-separated filter findings, e.g. pii:email@description (values redacted)"),
+    _c("source", S, "model | review (approved or edited by a person)", False),
+    _c("reviewed_by", S, "reviewer, when source = review"),
     _c("recorded_at", UTC_TS, "record time"),
 )
 
@@ -194,6 +196,10 @@ REVIEW_QUEUE = _table(
     _c("model", S, "model involved"),
     _c("task_version", S, "task catalog version"),
     _c("raw_text", S, "model answer, if any"),
+    _c("candidate_json", S, "the schema-valid answer, if there is one (approve publishes it)"),
+    _c("review_status", S, "pending | rejected", False),
+    _c("reviewed_by", S, "reviewer of the latest decision"),
+    _c("reviewed_at", UTC_TS, "time of the latest decision"),
     _c("queued_at", UTC_TS, "time queued"),
 )
 

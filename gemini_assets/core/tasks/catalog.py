@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from gemini_assets.core.output.filters import OutputPolicy
 
 ColorName = Literal[
     "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"
@@ -91,6 +93,7 @@ class TaskSpec:
     model: str = "gemini-3.8-flash"
     max_output_tokens: int = 1024
     min_confidence: float = 0.5
+    output_policy: OutputPolicy = OutputPolicy()
 
     @property
     def response_schema(self) -> dict:
@@ -182,16 +185,56 @@ AUDIO_SUMMARY = TaskSpec(
     ),
 )
 
+# 1.1.0 sharpened the acceptance criteria; 1.0.0 stays so a day can be re-run pinned to it.
+PRODUCT_RECOGNITION_1_1 = replace(
+    PRODUCT_RECOGNITION,
+    version="1.1.0",
+    instructions=PRODUCT_RECOGNITION.instructions.replace(
+        "- product_name: at most 80 characters, generic (no brand unless printed on the product).",
+        "- product_name: at most 80 characters, generic (no brand unless printed on the product);\n"
+        "  name the product's own colour, never the background's.",
+    ),
+)
+
+VERSIONS: dict[str, dict[str, TaskSpec]] = {}
+for _task in (PRODUCT_RECOGNITION, PRODUCT_RECOGNITION_1_1, DOCUMENT_EXTRACTION, VIDEO_SUMMARY, AUDIO_SUMMARY):
+    VERSIONS.setdefault(_task.name, {})[_task.version] = _task
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+# The current version of each task: what runs unless a run pins another one.
 CATALOG: dict[str, TaskSpec] = {
-    task.name: task for task in (PRODUCT_RECOGNITION, DOCUMENT_EXTRACTION, VIDEO_SUMMARY, AUDIO_SUMMARY)
+    name: versions[max(versions, key=_version_key)] for name, versions in VERSIONS.items()
 }
 
+# Run-wide pins (task -> version), set from run config by the Dagster layer before any lookup.
+_pins: dict[str, str] = {}
 
-def get_task(name: str) -> TaskSpec:
-    try:
+
+def pin_versions(pins: dict[str, str]) -> None:
+    """Make ``get_task(name)`` return the pinned version; fails fast on an unknown pin."""
+    for name, version in pins.items():
+        if version not in VERSIONS.get(name, {}):
+            known = sorted(VERSIONS.get(name, {}))
+            raise KeyError(f"cannot pin {name}={version}: known versions {known}")
+    _pins.clear()
+    _pins.update(pins)
+
+
+def get_task(name: str, version: str | None = None) -> TaskSpec:
+    """A task by name: the given version, else the run's pinned one, else the current one."""
+    if name not in VERSIONS:
+        raise KeyError(f"unknown task {name!r}; known: {sorted(VERSIONS)}")
+    wanted = version or _pins.get(name)
+    if wanted is None:
         return CATALOG[name]
+    try:
+        return VERSIONS[name][wanted]
     except KeyError:
-        raise KeyError(f"unknown task {name!r}; known: {sorted(CATALOG)}") from None
+        raise KeyError(f"task {name!r} has no version {wanted!r}; known: {sorted(VERSIONS[name])}") from None
 
 
 def task_kinds() -> dict[str, set[str]]:
