@@ -132,6 +132,8 @@ PRODUCT_RECOGNITION = TaskSpec(
         "- description: one factual sentence about what is visible.\n"
         "- confidence: 0..1; below 0.5 means a person should check."
     ),
+    # A product photo's answer has no business containing contact data: a person looks at it.
+    output_policy=OutputPolicy(pii_action="flag"),
 )
 
 _JSON_ONLY = "Answer only with JSON matching the response schema. Never invent content you cannot see or hear."
