@@ -71,5 +71,13 @@ def demo(day: str, count: int, no_seed: bool) -> None:
         click.echo(f"\nThe run is recorded in {os.environ['DAGSTER_HOME']}: `./run ui` shows it in the Dagster UI.")
 
 
+def _register_subcommands() -> None:
+    from gemini_assets.cli_review import review
+
+    main.add_command(review)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

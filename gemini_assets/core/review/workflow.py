@@ -1,0 +1,121 @@
+"""What a reviewer does: find items, look at one, approve, reject or edit it.
+
+Decisions take effect at the next materialization of validated_records for that day.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from gemini_assets.core.review.decisions import Decision, DecisionError, decisions_for_day, latest_decisions, record_decision
+from gemini_assets.core.storage.objectstore import ObjectStore
+from gemini_assets.core.storage.tables import WAREHOUSE, read_partition, rows_of
+from gemini_assets.core.tasks.catalog import get_task
+
+
+@dataclass
+class ReviewItem:
+    day: str
+    row: dict[str, Any]
+    decision: Decision | None
+
+    @property
+    def state(self) -> str:
+        if self.decision is None:
+            return self.row["review_status"]
+        return f"{self.decision.action}d" if self.decision.action != "edit" else "edited"
+
+
+def review_days(store: ObjectStore) -> list[str]:
+    prefix = f"{WAREHOUSE}/review_queue/date="
+    days = {obj.key[len(prefix) :].split("/", 1)[0] for obj in store.walk_files(f"{WAREHOUSE}/review_queue")}
+    return sorted(days)
+
+
+def list_items(store: ObjectStore, day: str | None = None, include_decided: bool = False) -> list[ReviewItem]:
+    items = []
+    for current in [day] if day else review_days(store):
+        try:
+            rows = rows_of(read_partition(store, "review_queue", current))
+        except FileNotFoundError:
+            continue
+        decided = latest_decisions(store, current)
+        for row in rows:
+            item = ReviewItem(current, row, decided.get(row["media_id"]))
+            if include_decided or (item.decision is None and row["review_status"] == "pending"):
+                items.append(item)
+    return items
+
+
+def find_item(store: ObjectStore, media_id: str, day: str | None = None) -> ReviewItem:
+    matches = [i for i in list_items(store, day, include_decided=True) if i.row["media_id"].startswith(media_id)]
+    if not matches:
+        raise DecisionError(f"no review item {media_id!r}" + (f" on {day}" if day else ""))
+    if len({i.row["media_id"] for i in matches}) > 1:
+        raise DecisionError(f"{media_id!r} is ambiguous: {sorted(i.row['media_id'] for i in matches)[:5]}")
+    return matches[0]
+
+
+def history(store: ObjectStore, item: ReviewItem) -> list[Decision]:
+    return [d for d in decisions_for_day(store, item.day) if d.media_id == item.row["media_id"]]
+
+
+def validate_record(item: ReviewItem, record: dict[str, Any]) -> dict[str, Any]:
+    task = get_task(item.row["task"], item.row.get("task_version"))
+    try:
+        return task.output_model.model_validate(record).model_dump(mode="json")
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise DecisionError(f"the record does not match {task.name} {task.version}: {problems}") from None
+
+
+def approve(store: ObjectStore, item: ReviewItem, reviewer: str | None = None, note: str = "") -> Decision:
+    if not item.row.get("candidate_json"):
+        raise DecisionError(
+            f"{item.row['media_id']} has no schema-valid answer to approve ({item.row['reason_code']}); "
+            "use `review edit` with a corrected record"
+        )
+    record = validate_record(item, json.loads(item.row["candidate_json"]))
+    return _decide(store, item, "approve", reviewer, note, record)
+
+
+def reject(store: ObjectStore, item: ReviewItem, reviewer: str | None = None, note: str = "") -> Decision:
+    return _decide(store, item, "reject", reviewer, note, None)
+
+
+def edit(
+    store: ObjectStore, item: ReviewItem, changes: dict[str, Any], reviewer: str | None = None, note: str = ""
+) -> Decision:
+    base = json.loads(item.row["candidate_json"]) if item.row.get("candidate_json") else {}
+    record = validate_record(item, {**base, **changes})
+    return _decide(store, item, "edit", reviewer, note, record)
+
+
+def _decide(store, item, action, reviewer, note, record) -> Decision:
+    return record_decision(
+        store,
+        item.day,
+        item.row["media_id"],
+        item.row["task"],
+        action,
+        reason_code=item.row["reason_code"],
+        reviewer=reviewer,
+        note=note,
+        record=record,
+    )
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``field=value``; the value is read as JSON when it parses (numbers, lists), else as text."""
+    if "=" not in text:
+        raise DecisionError(f"expected field=value, got {text!r}")
+    name, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name.strip(), value
