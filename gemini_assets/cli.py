@@ -73,8 +73,10 @@ def demo(day: str, count: int, no_seed: bool) -> None:
 
 def _register_subcommands() -> None:
     from gemini_assets.cli_review import review
+    from gemini_assets.cli_tables import tables
 
     main.add_command(review)
+    main.add_command(tables)
 
 
 _register_subcommands()

@@ -78,7 +78,7 @@ def test_each_failure_shape_lands_with_its_reason_and_at_most_one_retry(store, s
     # the repaired item proves the repair request ended on a user turn: the emulator, like
     # Gemini, answers 400 to a conversation that ends on the model's turn
     assert set(repairs["status_code"]) == {200}
-    assert json.loads(review.loc[shaped_day["pii"], "candidate_json"])["category"] == "kitchenware"
+    assert "jane.doe@example.com" in json.loads(review.loc[shaped_day["pii"], "candidate_json"])["description"]
 
     meta = result.asset_materializations_for_node("validated_records")[0].metadata
     # answered (not blocked): 12; schema-valid on the first attempt: none, pii, sensitive, low_confidence

@@ -6,6 +6,8 @@ hive_partitioning=true)`` reads every table, with ``date`` coming from the folde
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,6 +16,8 @@ from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.schemas import TABLES, TableSpec
 
 WAREHOUSE = "warehouse"
+# Replaced partitions are kept here, outside the table globs analysts read, for rollback.
+HISTORY = "warehouse_history"
 
 
 def partition_prefix(table: str, day: str) -> str:
@@ -36,9 +40,17 @@ def to_arrow(spec: TableSpec, frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame[spec.column_names], schema=spec.arrow_schema, preserve_index=False)
 
 
+def history_prefix(table: str, day: str) -> str:
+    return f"{HISTORY}/{table}/date={day}"
+
+
 def write_partition(store: ObjectStore, table: str, day: str, frame: pd.DataFrame) -> str:
-    """Replace one day of a table; returns the written key."""
+    """Replace one day of a table, keeping the replaced version in the history; returns the key."""
     arrow = to_arrow(TABLES[table], frame)
+    current = partition_key(table, day)
+    if store.exists(current):
+        version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        store.copy_stream(current, f"{history_prefix(table, day)}/{version}.parquet")
     store.delete_prefix(partition_prefix(table, day))
     key = partition_key(table, day)
     with store.open(key, "wb") as handle:
@@ -58,6 +70,25 @@ def read_partition(store: ObjectStore, table: str, day: str) -> pd.DataFrame:
 def rows_of(frame: pd.DataFrame) -> list[dict]:
     """Plain Python rows (None for nulls, int for ints) whatever the frame's dtypes."""
     return pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
+
+
+def partition_versions(store: ObjectStore, table: str, day: str) -> list[str]:
+    """Archived versions of one partition, oldest first (ids are replacement times, UTC)."""
+    return [obj.key.rsplit("/", 1)[1].removesuffix(".parquet") for obj in store.walk_files(history_prefix(table, day))]
+
+
+def restore_partition(store: ObjectStore, table: str, day: str, version: str | None = None) -> str:
+    """Make an archived version current again (the version it replaces is archived in turn)."""
+    versions = partition_versions(store, table, day)
+    if not versions:
+        raise FileNotFoundError(f"{table} {day} has no earlier version")
+    chosen = version or versions[-1]
+    if chosen not in versions:
+        raise FileNotFoundError(f"{table} {day} has no version {chosen}; known: {versions}")
+    with store.open(f"{history_prefix(table, day)}/{chosen}.parquet") as handle:
+        frame = pq.read_table(handle).to_pandas(types_mapper=pd.ArrowDtype)
+    write_partition(store, table, day, frame)
+    return chosen
 
 
 def table_glob(store: ObjectStore, table: str) -> str:
