@@ -72,9 +72,11 @@ def demo(day: str, count: int, no_seed: bool) -> None:
 
 
 def _register_subcommands() -> None:
+    from gemini_assets.cli_audit import audit
     from gemini_assets.cli_review import review
     from gemini_assets.cli_tables import tables
 
+    main.add_command(audit)
     main.add_command(review)
     main.add_command(tables)
 

@@ -19,3 +19,9 @@ def isolated_env(tmp_path, monkeypatch):
 @pytest.fixture
 def store(tmp_path) -> ObjectStore:
     return ObjectStore(str(tmp_path / "storage"))
+
+
+@pytest.fixture(autouse=True)
+def audit_key(tmp_path, monkeypatch):
+    """A per-test audit signing key, never the developer's own."""
+    monkeypatch.setenv("GEMINI_ASSETS_AUDIT_KEY", str(tmp_path / "keys" / "audit_ed25519.pem"))

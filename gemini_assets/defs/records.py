@@ -3,10 +3,12 @@
 import dagster as dg
 import pandas as pd
 
+from gemini_assets.core.audit.events import item_events
+from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.output.quality import quality_metrics
 from gemini_assets.core.output.records import split_outputs
 from gemini_assets.core.review.decisions import latest_decisions
-from gemini_assets.core.storage.contracts import check_partition
+from gemini_assets.core.storage.contracts import CheckOutcome, check_partition
 from gemini_assets.core.storage.tables import rows_of
 from gemini_assets.defs.catalog import CatalogResource
 from gemini_assets.defs.partitions import daily_partitions
@@ -14,6 +16,7 @@ from gemini_assets.defs.resources import StorageResource
 from gemini_assets.defs.tables import check_specs, counts_md, emit, frame_for, preview
 
 OUTCOME_CONSERVATION = "outcome_conservation"
+AUDIT_TRAIL = "audit_trail_verified"
 
 
 @dg.multi_asset(
@@ -28,6 +31,7 @@ OUTCOME_CONSERVATION = "outcome_conservation"
         *check_specs(
             "validated_records",
             (OUTCOME_CONSERVATION, "every validated_media row is in exactly one of validated_records / review_queue"),
+            (AUDIT_TRAIL, "the day's audit log chain and signed checkpoints verify (no edit, gap or truncation)"),
         ),
         *check_specs("review_queue"),
     ],
@@ -49,6 +53,15 @@ def validated_records(
         {"validated_records": set(valid["media_id"]), "review_queue": set(queue["media_id"])},
         "validated_media",
     )
+    audit = AuditLog(storage.store())
+    audit.append(
+        context.partition_key,
+        item_events("output_validated", records, "task", "task_version", "model", "source", "flags")
+        + item_events("queued_for_review", review, "task", "reason_code", "review_status"),
+        run_id=context.run.run_id,
+    )
+    verified = audit.verify(context.partition_key)
+    audit_outcome = CheckOutcome(verified.ok, verified.problems, {"events": verified.events, "checkpoints": verified.checkpoints})
     quality = quality_metrics(outputs, review, len(items))
     context.log.info("%d records, %d for review, %d decisions applied", len(valid), len(queue), len(decisions))
     yield from emit(
@@ -62,7 +75,7 @@ def validated_records(
             **{name: dg.MetadataValue.float(float(v)) if isinstance(v, float) else v for name, v in quality.items()},
             "preview": preview(valid, ["media_id", "task_version", "confidence", "record_json"]),
         },
-        [(OUTCOME_CONSERVATION, conservation)],
+        [(OUTCOME_CONSERVATION, conservation), (AUDIT_TRAIL, audit_outcome)],
         multi=True,
     )
     yield from emit(

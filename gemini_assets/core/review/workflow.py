@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.review.decisions import Decision, DecisionError, decisions_for_day, latest_decisions, record_decision
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import WAREHOUSE, read_partition, rows_of
@@ -96,7 +97,7 @@ def edit(
 
 
 def _decide(store, item, action, reviewer, note, record) -> Decision:
-    return record_decision(
+    decision = record_decision(
         store,
         item.day,
         item.row["media_id"],
@@ -107,6 +108,12 @@ def _decide(store, item, action, reviewer, note, record) -> Decision:
         note=note,
         record=record,
     )
+    AuditLog(store).append(
+        item.day,
+        [{"event": "reviewed", "media_id": decision.media_id, "action": action, "reviewer": decision.reviewer,
+          "decision_id": decision.decision_id}],
+    )
+    return decision
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

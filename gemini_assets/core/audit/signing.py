@@ -1,0 +1,55 @@
+"""Ed25519 keys for signing audit checkpoints.
+
+The private key lives outside the storage root (the log writer's reach): by default in the
+user's config folder, created on first use; production points GEMINI_ASSETS_AUDIT_KEY at a key
+file provisioned by the platform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+KEY_ENV = "GEMINI_ASSETS_AUDIT_KEY"
+
+
+def key_path() -> Path:
+    configured = os.environ.get(KEY_ENV)
+    return Path(configured) if configured else Path.home() / ".config" / "gemini_assets" / "audit_ed25519.pem"
+
+
+def load_or_create_key() -> Ed25519PrivateKey:
+    path = key_path()
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 private key")
+        return key
+    key = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return key
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def fingerprint(public_hex: str) -> str:
+    return hashlib.sha256(bytes.fromhex(public_hex)).hexdigest()[:16]
+
+
+def verify(public_hex: str, signature_hex: str, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(bytes.fromhex(signature_hex), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
