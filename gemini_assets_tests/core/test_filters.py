@@ -46,3 +46,22 @@ def test_dates_sizes_and_ids_are_not_phone_numbers():
     result = filter_output({"d": text}, OutputPolicy())
     assert result.findings == ["pii:phone@d"]
     assert result.value["d"].startswith("Scanned 2026-11-20, 1280x960 pixels, order 20261120, call [PHONE REDACTED]")
+
+
+def test_context_is_redacted_before_it_reaches_a_prompt():
+    from gemini_assets.core.tasks.catalog import get_task
+
+    text = get_task("product_recognition").user_text("red mug, call me on +44 20 7946 0958 or mail ann@shop.example")
+    assert "Context: red mug, call me on [PHONE REDACTED] or mail [EMAIL REDACTED]" in text
+
+
+def test_custom_id_patterns(tmp_path, monkeypatch):
+    from gemini_assets.core.output.filters import redact_text
+
+    patterns = tmp_path / "ids.json"
+    patterns.write_text('{"employee_id": "\\\\bEMP-\\\\d{6}\\\\b"}')
+    monkeypatch.setenv("GEMINI_ASSETS_PII_PATTERNS", str(patterns))
+    assert redact_text("badge EMP-123456 at desk") == ("badge [EMPLOYEE_ID REDACTED] at desk", ["pii:employee_id"])
+    patterns.write_text("not json")
+    with pytest.raises(ValueError, match="GEMINI_ASSETS_PII_PATTERNS"):
+        redact_text("x")

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 WORDS_ENV = "GEMINI_ASSETS_SENSITIVE_WORDS"
+PATTERNS_ENV = "GEMINI_ASSETS_PII_PATTERNS"  # JSON file {"employee_id": "\\bEMP-\\d{6}\\b", ...}
 
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 # International (+), bracketed or trunk-prefixed (0) numbers only: bare digit runs are far more
@@ -58,6 +59,26 @@ PII_PATTERNS = {
     "ip": (_IP, _valid_ip),
     "phone": (_PHONE, lambda m: 9 <= len(re.sub(r"\D", "", m)) <= 15),
 }
+
+
+def pii_patterns() -> dict:
+    """Built-in PII kinds plus the organisation's own ID patterns from $GEMINI_ASSETS_PII_PATTERNS."""
+    path = os.environ.get(PATTERNS_ENV)
+    if not path:
+        return PII_PATTERNS
+    import json
+
+    try:
+        custom = {name: (re.compile(regex), lambda m: True) for name, regex in json.loads(open(path).read()).items()}
+    except (OSError, ValueError, re.error) as exc:
+        raise ValueError(f"{PATTERNS_ENV}={path}: expected a JSON object of name -> regex ({exc})") from None
+    return {**custom, **PII_PATTERNS}
+
+
+def redact_text(text: str) -> tuple[str, list[str]]:
+    """Mask every PII match in free text (sidecar context before it reaches a prompt)."""
+    result = filter_output({"text": text}, OutputPolicy(pii_action="redact", sensitive_words=()))
+    return result.value["text"], [f.split("@", 1)[0] for f in result.findings]
 
 
 def default_sensitive_words() -> tuple[str, ...]:
@@ -103,7 +124,7 @@ def _walk(value: Any, path: str, policy: OutputPolicy, words: re.Pattern | None,
     if not isinstance(value, str):
         return value
     text = value
-    for kind, (pattern, valid) in PII_PATTERNS.items():
+    for kind, (pattern, valid) in pii_patterns().items():
         def mask(match: re.Match, kind=kind, valid=valid) -> str:
             if not valid(match.group(0)):
                 return match.group(0)

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gemini_assets.core.output.filters import OutputPolicy
+from gemini_assets.core.output.filters import OutputPolicy, redact_text
 
 ColorName = Literal[
     "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"
@@ -107,10 +107,12 @@ class TaskSpec:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def user_text(self, context: str | None) -> str:
-        """The text part sent with the media. Context comes from the uploader's sidecar."""
+        """The text part sent with the media. The uploader's context is PII-redacted first:
+        free text typed by a person must not carry contact or payment data to the provider."""
         lines = [self.instructions]
         if context:
-            lines.append(f"Context: {context.strip()[:500]}")
+            redacted, _ = redact_text(context.strip()[:500])
+            lines.append(f"Context: {redacted}")
         return "\n".join(lines)
 
 
