@@ -14,6 +14,8 @@ S3_ENDPOINT_ENV = "GEMINI_ASSETS_S3_ENDPOINT"
 API_KEY_ENV = "GEMINI_API_KEY"
 BASE_URL_ENV = "GOOGLE_GEMINI_BASE_URL"
 EMULATOR_STATE_ENV = "GEMINI_EMULATOR_STATE_DIR"
+ROUTES_ENV = "GEMINI_ASSETS_ROUTES"  # routing/limits YAML (core/gateway/routing.py)
+LIMITER_ENV = "GEMINI_ASSETS_LIMITER"  # quota store: sqlite:///dir | redis://.. | postgresql://.. | memory | off
 
 DEFAULT_STORAGE = "data"
 
@@ -45,3 +47,14 @@ def emulator_state_dir() -> Path:
     if configured:
         return Path(configured)
     return Path.home() / ".cache" / "gemini_assets" / "emulator"
+
+
+def limiter_url(backend: str) -> str:
+    """Where client-side quotas are counted. The default SQLite folder is shared by every
+    process of the machine; the emulator's quotas live beside its state, so they never mix
+    with the real API's."""
+    configured = os.environ.get(LIMITER_ENV)
+    if configured:
+        return configured
+    folder = emulator_state_dir() / "limiter" if backend == "emulator" else Path.home() / ".cache" / "gemini_assets" / "limiter"
+    return f"sqlite://{folder.resolve()}"

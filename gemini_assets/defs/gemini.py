@@ -5,6 +5,8 @@ import dagster as dg
 import pandas as pd
 
 from gemini_assets.core.gateway.delivery import plan_delivery
+from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files, scope_for
+from gemini_assets.core.gateway.routing import load_routing
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.outputs import produce_outputs
 from gemini_assets.core.storage.contracts import check_partition
@@ -38,12 +40,17 @@ def gemini_files(
     validated_media: pd.DataFrame,
 ):
     catalog.activate()
+    routing = load_routing()  # a bad routing file fails here, before any upload, with what to fix
     store, backend = storage.store(), gemini.backend()
     context.log.info("model backend: %s", backend.name)
-    gateway = backend.gateway()
+    gateway = gemini.gateway(backend)
     archive, policy = ResponseArchive(store), gemini.policy()
+    handles = HandleRegistry(store, gateway, scope_for(backend.base_url))
     try:
-        rows = [plan_delivery(store, item, policy, gateway, archive) for item in rows_of(validated_media)]
+        rows = [
+            plan_delivery(store, item, policy, gateway, archive, routing=routing, handles=handles)
+            for item in rows_of(validated_media)
+        ]
     finally:
         gateway.close()
     frame = frame_for("gemini_files", rows)
@@ -53,6 +60,7 @@ def gemini_files(
         {
             "backend": backend.name,
             "by_delivery": counts_md(frame["delivery"]),
+            "by_model_variant": counts_md(frame["model"] + " / " + frame["variant"]) if len(frame) else "",
             "uploaded_bytes": int(frame["upload_bytes"].fillna(0).sum()) if len(frame) else 0,
             "preview": preview(frame, ["media_id", "delivery", "remote_name", "decision_reason"]),
         },
@@ -78,7 +86,7 @@ def model_outputs(
 ):
     catalog.activate()
     store, backend = storage.store(), gemini.backend()
-    gateway = backend.gateway()
+    gateway = gemini.gateway(backend)
     plans = {row["media_id"]: row for row in rows_of(gemini_files)}
     items = [item for item in rows_of(validated_media) if item["media_id"] in plans]
 
@@ -88,8 +96,15 @@ def model_outputs(
 
     try:
         rows = produce_outputs(store, gateway, items, plans, concurrency=gemini.concurrency, progress=progress)
+        deleted = 0
+        if gemini.delete_remote_files:
+            handles = HandleRegistry(store, gateway, scope_for(backend.base_url))
+            deleted = release_remote_files(gateway, handles, plans.values())
+        breakers = gateway.breakers_opened()
     finally:
         gateway.close()
+    if breakers:
+        context.log.warning("circuit breaker opened (model: times): %s", breakers)
     frame = frame_for("model_outputs", rows)
     live = frame[~frame["from_cache"]] if len(frame) else frame
     yield from emit(
@@ -101,6 +116,8 @@ def model_outputs(
             "by_parse_status": counts_md(frame["parse_status"]),
             "api_attempts": int(frame["attempts"].sum()) if len(frame) else 0,
             "from_cache": int(frame["from_cache"].sum()) if len(frame) else 0,
+            "remote_files_deleted": deleted,
+            "breaker_opened": str(breakers or "never"),
             "input_tokens": int(live["input_tokens"].sum()) if len(live) else 0,
             "output_tokens": int(live["output_tokens"].sum()) if len(live) else 0,
             "preview": preview(frame, ["media_id", "status", "parse_status", "raw_text"]),

@@ -27,22 +27,40 @@ class StorageResource(dg.ConfigurableResource):
 
 
 class GeminiResource(dg.ConfigurableResource):
-    """Model access through the ModelGateway; the emulator when GEMINI_API_KEY is unset."""
+    """Model access through the ModelGateway; the emulator when GEMINI_API_KEY is unset.
+
+    Routing and per-model quotas come from the routing file (GEMINI_ASSETS_ROUTES), the quota
+    store from GEMINI_ASSETS_LIMITER; the knobs below tune one run."""
 
     concurrency: int = 4
     max_attempts: int = 4
     initial_backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
     timeout_s: float = 120.0
+    max_quota_wait_s: float = 600.0
+    breaker_failures: int = 5
+    breaker_reset_s: float = 60.0
+    file_poll_max_s: float = 300.0
+    delete_remote_files: bool = True
     inline_max_bytes: int = DEFAULT_POLICY.inline_max_bytes
 
     def backend(self) -> Backend:
         return resolve_backend()
 
-    def gateway(self) -> GeminiGateway:
-        retry = RetrySettings(
-            max_attempts=self.max_attempts, initial_backoff_s=self.initial_backoff_s, timeout_s=self.timeout_s
+    def retry_settings(self) -> RetrySettings:
+        return RetrySettings(
+            max_attempts=self.max_attempts,
+            initial_backoff_s=self.initial_backoff_s,
+            max_backoff_s=self.max_backoff_s,
+            timeout_s=self.timeout_s,
+            max_quota_wait_s=self.max_quota_wait_s,
+            breaker_failures=self.breaker_failures,
+            breaker_reset_s=self.breaker_reset_s,
+            file_poll_max_s=self.file_poll_max_s,
         )
-        return self.backend().gateway(retry)
+
+    def gateway(self, backend: Backend | None = None) -> GeminiGateway:
+        return (backend or self.backend()).gateway(self.retry_settings())
 
     def policy(self) -> MediaPolicy:
         return MediaPolicy(image=DEFAULT_POLICY.image, inline_max_bytes=self.inline_max_bytes)

@@ -22,8 +22,15 @@ STATUS_CODES: dict[str, int] = {
 class ApiError(Exception):
     """Raised anywhere in a handler; the HTTP layer turns it into the error body."""
 
-    def __init__(self, status: str, message: str, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        status: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         self.status = status
         self.code = STATUS_CODES[status]
         self.message = message

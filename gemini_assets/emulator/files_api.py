@@ -117,7 +117,9 @@ def _finalize(
     file_id = meta.get("file_id") or store.new_file_id()
     if store.file_exists(file_id):
         raise ApiError("ALREADY_EXISTS", f"File files/{file_id} already exists.")
-    file_meta = new_file_meta(file_id, meta.get("display_name"), meta["mime_type"], received, digest.digest())
+    file_meta = new_file_meta(
+        file_id, meta.get("display_name"), meta["mime_type"], received, digest.digest(), store.behaviour.knobs
+    )
     stored = store.put_file(file_id, file_meta, part_path)
     meta_path.unlink(missing_ok=True)
     return Response.json({"file": file_resource(stored, request.host)}, headers={"X-Goog-Upload-Status": "final"})

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from .answers import choose_enum_value, describe, fill_schema
 from .faults import apply_shape, requested_shape
-from .errors import ApiError
+from .errors import ApiError, invalid
 from .prompt import Prompt, parse_prompt
 from .protocol import Request, Response, pick
 from .state import StateStore, rfc3339, utc_now
@@ -47,16 +47,22 @@ def _served(store: StateStore, method: str, model: str, run: Callable[[dict], Re
 
 def _generate(store: StateStore, request: Request, model: str, record: dict) -> Response:
     body = request.json()
+    contents = body.get("contents") or []
+    if contents and isinstance(contents[-1], dict) and contents[-1].get("role") == "model":
+        # As Gemini does: a conversation must end on a user turn.
+        raise invalid("Please ensure that multiturn requests end with a user role or a function response.")
     prompt = parse_prompt(store, body)
     record["media"] = [item.log_entry() for item in prompt.media]
     config = pick(body, "generationConfig", "generation_config", default={}) or {}
+    details = prompt_token_details(prompt, model, pick(config, "mediaResolution", "media_resolution"))
+    # Knobs: injected errors, quotas (429 with RetryInfo), latency; see knobs.py.
+    store.behaviour.before_answer(model, sum(int(d["tokenCount"]) for d in details))
     text = answer_text(prompt, config)
     finish = "STOP"
     limit = pick(config, "maxOutputTokens", "max_output_tokens")
     if limit is not None and text_tokens(text) > int(limit):
         # Cut to the token budget the way a real model stops mid-answer.
         text, finish = text[: max(int(limit), 0) * 4], "MAX_TOKENS"
-    details = prompt_token_details(prompt, model, pick(config, "mediaResolution", "media_resolution"))
     usage = usage_metadata(details, text)
     block_reason = None
     shape = requested_shape(body)

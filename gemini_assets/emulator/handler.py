@@ -9,6 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from . import admin
 from .errors import ApiError, error_bytes
 from .protocol import Request, Response
 from .routes import PATH_RE, not_found, route
@@ -79,17 +80,32 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         request: Request | None = None
         try:
             request = self._parse()
-            self._match_path(request)
-            response = route(self.server.store, request, urlsplit(self.path).path)
+            path = urlsplit(self.path).path
+            if path.startswith("/_emulator/"):
+                response = admin.handle(self.server.store.behaviour, request, path)
+            else:
+                self._match_path(request)
+                self._count_request(request, path)
+                response = route(self.server.store, request, path)
         except ApiError as error:
             upload = request is not None and request.is_upload
-            response = Response.error(error, headers={"X-Goog-Upload-Status": "final"} if upload else None)
+            extra = {"X-Goog-Upload-Status": "final"} if upload else {}
+            response = Response.error(error, headers={**error.headers, **extra})
         except Exception:
             logger.exception("unexpected error serving %s %s", self.command, _redact(self.path))
             response = Response(status=500, body=error_bytes(500, "INTERNAL", "Internal error encountered."))
             if request is not None and request.is_upload:
                 response.headers["X-Goog-Upload-Status"] = "final"
+        self.server.store.behaviour.count(f"status_{response.status}")
         self._send(response, request)
+
+    def _count_request(self, request: Request, path: str) -> None:
+        # Bytes on the wire per endpoint kind, for the benchmark's bytes-per-media-byte figure.
+        kind = "upload" if request.is_upload else path.rsplit(":", 1)[-1] if ":" in path else "files"
+        stats = self.server.store.behaviour
+        stats.count("requests")
+        stats.count(f"requests_{kind}")
+        stats.count(f"bytes_in_{kind}", request.content_length or 0)
 
     def _parse(self) -> Request:
         parts = urlsplit(self.path)

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Sequence
 
 from .handler import EmulatorServer
+from .knobs import KNOBS_ENV, Knobs, knobs_from_env, load_knobs
+
+KnobsSource = Knobs | dict | str | None
 from .state import StateStore
 
 DEFAULT_PORT = 8765
@@ -27,6 +30,17 @@ class EmulatorHandle:
     _server: EmulatorServer = field(repr=False)
     _thread: threading.Thread = field(repr=False)
 
+    @property
+    def knobs(self) -> Knobs:
+        return self._server.store.behaviour.knobs
+
+    def set_knobs(self, **changes: object) -> None:
+        """Change knobs of the running instance (same as POST /_emulator/knobs)."""
+        self._server.store.behaviour.update(changes)
+
+    def stats(self) -> dict[str, int]:
+        return dict(self._server.store.behaviour.stats)
+
     def stop(self) -> None:
         """Stop serving and release the port; safe to call twice."""
         if self._thread.is_alive():
@@ -36,8 +50,8 @@ class EmulatorHandle:
         self._server.server_close()
 
 
-def _bind(state_dir: str | Path, host: str, port: int) -> tuple[EmulatorServer, Path]:
-    store = StateStore(state_dir)
+def _bind(state_dir: str | Path, host: str, port: int, knobs: KnobsSource = None) -> tuple[EmulatorServer, Path]:
+    store = StateStore(state_dir, load_knobs(knobs))
     return EmulatorServer((host, port), store), store.root
 
 
@@ -46,9 +60,12 @@ def _client_host(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
 
 
-def start_emulator(state_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> EmulatorHandle:
-    """Serve in a daemon thread; returns once listening."""
-    server, root = _bind(state_dir, host, port)
+def start_emulator(
+    state_dir: str | Path, host: str = "127.0.0.1", port: int = 0, knobs: KnobsSource = None
+) -> EmulatorHandle:
+    """Serve in a daemon thread; returns once listening. `knobs`: see knobs.py."""
+    # No knobs given: GEMINI_EMULATOR_KNOBS decides, so the pipeline's own emulator can be tuned too.
+    server, root = _bind(state_dir, host, port, knobs if knobs is not None else knobs_from_env())
     bound_port = server.server_address[1]
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"gemini-emulator-{bound_port}", daemon=True
@@ -67,11 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=os.environ.get(STATE_DIR_ENV, ".gemini_emulator"),
         help=f"shared state directory (default: ${STATE_DIR_ENV} or ./.gemini_emulator)",
     )
+    parser.add_argument(
+        "--knobs",
+        default=os.environ.get(KNOBS_ENV),
+        help=f"JSON object or path to a JSON file of knobs (latency, quotas, errors; default: ${KNOBS_ENV})",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request at DEBUG")
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(message)s")
-    server, root = _bind(args.state_dir, args.host, args.port)
+    server, root = _bind(args.state_dir, args.host, args.port, args.knobs)
     port = server.server_address[1]
 
     def _terminate(signum: int, frame: object) -> None:

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from .knobs import Behaviour, Knobs
+
 FILE_TTL = timedelta(hours=48)
 _ID_RE = re.compile(r"^[a-z0-9]{1,40}$")
 _SERVED_LOG = "served.jsonl"
@@ -88,8 +90,10 @@ class StoredFile:
 
 
 class StateStore:
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, knobs: Knobs | None = None) -> None:
         self.root = Path(root)
+        # Knobs and counters belong to this emulator instance, not to the shared directory.
+        self.behaviour = Behaviour(knobs or Knobs())
         self.files_dir = self.root / "files"
         self.uploads_dir = self.root / "uploads"
         for directory in (self.root, self.files_dir, self.uploads_dir):
@@ -111,7 +115,7 @@ class StateStore:
         meta = read_json(self.files_dir / f"{file_id}.json")
         if meta is None:
             return None
-        return StoredFile(file_id, meta, self.files_dir / f"{file_id}.bin")
+        return StoredFile(file_id, _resolve_processing(meta), self.files_dir / f"{file_id}.bin")
 
     def put_file(self, file_id: str, meta: dict[str, Any], data_source: Path) -> StoredFile:
         # Bytes first, then the resource, so a visible resource always has its bytes.
@@ -165,26 +169,50 @@ def read_served_log(state_dir: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
 
 
-def new_file_meta(file_id: str, display_name: str | None, mime_type: str, size: int, sha256: bytes) -> dict[str, Any]:
+def _resolve_processing(meta: dict[str, Any]) -> dict[str, Any]:
+    """A file uploaded while the processing knob was set turns ACTIVE or FAILED once its time is up."""
+    ready_at = meta.get("_readyAt")
+    if meta.get("state") != "PROCESSING" or ready_at is None or utc_now() < parse_rfc3339(ready_at):
+        return meta
+    meta = dict(meta, state=meta.get("_outcome", "ACTIVE"), updateTime=ready_at)
+    if meta["state"] == "FAILED":
+        meta["error"] = {"code": 400, "message": "The file could not be processed.", "status": "INVALID_ARGUMENT"}
+    return meta
+
+
+def new_file_meta(
+    file_id: str,
+    display_name: str | None,
+    mime_type: str,
+    size: int,
+    sha256: bytes,
+    knobs: Knobs | None = None,
+) -> dict[str, Any]:
+    knobs = knobs or Knobs()
     created = utc_now()
+    ttl = FILE_TTL if knobs.file_ttl_s is None else timedelta(seconds=knobs.file_ttl_s)
     meta: dict[str, Any] = {
         "name": f"files/{file_id}",
         "mimeType": mime_type,
         "sizeBytes": str(size),
         "createTime": rfc3339(created),
         "updateTime": rfc3339(created),
-        "expirationTime": rfc3339(created + FILE_TTL),
+        "expirationTime": rfc3339(created + ttl),
         "sha256Hash": base64.b64encode(sha256).decode(),
         "state": "ACTIVE",
         "source": "UPLOADED",
     }
     if display_name:
         meta["displayName"] = display_name
+    if knobs.processing_s > 0:
+        # Private fields (leading underscore) never reach the wire; see file_resource.
+        meta.update(state="PROCESSING", _readyAt=rfc3339(created + timedelta(seconds=knobs.processing_s)))
+        meta["_outcome"] = knobs.processing_outcome
     return meta
 
 
 def file_resource(stored: StoredFile, host: str) -> dict[str, Any]:
     """The wire File resource; the uri follows the Host the client used to reach us."""
-    resource = dict(stored.meta)
+    resource = {k: v for k, v in stored.meta.items() if not k.startswith("_")}
     resource["uri"] = f"http://{host}/v1beta/files/{stored.file_id}"
     return resource

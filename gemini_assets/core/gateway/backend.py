@@ -1,7 +1,8 @@
 """Pick the backend: the real Gemini API when GEMINI_API_KEY is set, else the bundled emulator.
 
 The emulator is reached exactly like Gemini, over HTTP through the SDK; this module only starts
-it (once per process, on a free loopback port) and hands its URL to the gateway.
+it (once per process, on a free loopback port) and hands its URL to the gateway, together with
+the client-side quota limiter configured for that backend.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from gemini_assets.core import settings
 from gemini_assets.core.gateway.gemini import GeminiGateway, RetrySettings
+from gemini_assets.core.gateway.ratelimit import limiter_for
+from gemini_assets.core.gateway.routing import load_routing
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +31,11 @@ class Backend:
     base_url: str | None
     api_key: str
 
-    def gateway(self, retry: RetrySettings | None = None) -> GeminiGateway:
-        return GeminiGateway(api_key=self.api_key, base_url=self.base_url, retry=retry)
+    def gateway(self, retry: RetrySettings | None = None, limiter_url: str | None = None) -> GeminiGateway:
+        routing = load_routing()
+        url = limiter_url or settings.limiter_url(self.name)
+        limiter = limiter_for(url, dict(routing.limits), routing.limits_for("default"))
+        return GeminiGateway(api_key=self.api_key, base_url=self.base_url, retry=retry, limiter=limiter)
 
 
 def resolve_backend() -> Backend:

@@ -16,6 +16,10 @@ class MediaRef:
     mime_type: str
     data: bytes | None = None
     file_uri: str | None = None
+    # What the limiter needs to estimate tokens before the call (unknown = None).
+    size_bytes: int | None = None
+    duration_s: float | None = None
+    pages: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,20 @@ class RemoteFile:
     mime_type: str
     size_bytes: int
     expires_at: datetime | None
+    error: str | None = None  # why processing FAILED
 
 
 class ModelGateway(Protocol):
+    """generate() never raises for an API answer; it raises ModelUnavailable (breaker open) or
+    QuotaWaitExceeded (client quota would not admit the call in time), both carrying the
+    attempts already made."""
+
     def generate(self, request: GenerateRequest, first_attempt: int = 1) -> GenerateResult: ...
 
     def upload(self, stream: IO[bytes], mime_type: str, display_name: str) -> RemoteFile: ...
+
+    def get_file(self, name: str) -> RemoteFile | None: ...
+
+    def delete_file(self, name: str) -> bool: ...
 
     def close(self) -> None: ...

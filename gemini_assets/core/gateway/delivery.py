@@ -1,8 +1,10 @@
 """How each accepted item reaches the model: inline bytes, a Files API upload, or not at all.
 
-Only what a call needs is uploaded, and only when it is needed: an item whose answer is already
-archived is not sent again; small images go inline; anything larger streams from object storage
-to the Files API.
+Routing picks the model (and the A/B variant) first. Then only what a call needs is uploaded,
+only when it is needed: an item whose answer is already archived is not sent again; small
+images and small documents go inline; audio, video and anything larger than the inline limit
+stream from object storage to the Files API. A live handle for the same content is reused until
+shortly before its 48 h expiry (remote_files.py); FAILED processing is recorded with the reason.
 """
 
 from __future__ import annotations
@@ -11,13 +13,21 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from gemini_assets.core.gateway.base import ModelGateway
+from gemini_assets.core.gateway.base import ModelGateway, RemoteFile
+from gemini_assets.core.gateway.remote_files import HandleRegistry
+from gemini_assets.core.gateway.routing import RouteDecision, RoutingConfig, load_routing, route_item
 from gemini_assets.core.media.policy import MediaPolicy
 from gemini_assets.core.output.cache import ResponseArchive, response_key
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.tasks.catalog import get_task
 
 log = logging.getLogger(__name__)
+
+ALWAYS_FILES_API = frozenset({"audio", "video"})  # long media: never base64 in a JSON body
+
+
+def decide_route(item: dict[str, Any], routing: RoutingConfig | None = None) -> RouteDecision:
+    return route_item(routing or load_routing(), item, get_task(item["task"]).model)
 
 
 def plan_delivery(
@@ -26,14 +36,17 @@ def plan_delivery(
     policy: MediaPolicy,
     gateway: ModelGateway,
     archive: ResponseArchive,
+    routing: RoutingConfig | None = None,
+    handles: HandleRegistry | None = None,
 ) -> dict[str, Any]:
     task = get_task(item["task"])
+    route = decide_route(item, routing)
     row: dict[str, Any] = {
         "media_id": item["media_id"],
         "task": item["task"],
         "sha256": item["sha256"],
-        "model": task.model,
-        "variant": "primary",
+        "model": route.model,
+        "variant": route.variant,
         "remote_name": None,
         "remote_uri": None,
         "remote_state": None,
@@ -42,25 +55,44 @@ def plan_delivery(
         "expires_at": None,
         "error": None,
     }
-    cache_key = response_key(task.name, task.version, task.model, item["sha256"], task.prompt_hash)
+    cache_key = response_key(task.name, task.version, route.model, item["sha256"], task.prompt_hash)
     if archive.get(cache_key) is not None:
         return {**row, "delivery": "cached", "decision_reason": "answer archived for this content, task version and model"}
-    if item["size_bytes"] <= policy.inline_max_bytes:
-        return {**row, "delivery": "inline", "decision_reason": f"{item['size_bytes']} B <= inline limit {policy.inline_max_bytes} B"}
-    row.update(delivery="files_api", decision_reason=f"{item['size_bytes']} B > inline limit {policy.inline_max_bytes} B")
+    kind, size = item.get("media_kind") or "image", int(item["size_bytes"])
+    if kind not in ALWAYS_FILES_API and size <= policy.inline_max_bytes:
+        return {**row, "delivery": "inline", "decision_reason": f"{kind} of {size} B <= inline limit {policy.inline_max_bytes} B"}
+    why = f"{kind} always goes through the Files API" if kind in ALWAYS_FILES_API else f"{size} B > inline limit {policy.inline_max_bytes} B"
+    row.update(delivery="files_api", decision_reason=why)
+    reused = handles.reusable(item["sha256"]) if handles else None
+    if reused is not None:
+        row["decision_reason"] = f"{why}; reused live handle {reused.name}"
+        return {**row, **_remote_columns(reused, uploaded=False)}
     try:
-        with store.open(item["storage_key"]) as stream:
-            remote = gateway.upload(stream, item["mime_type"], display_name=item["media_id"])
+        remote = upload_item(store, item, gateway)
     except Exception as exc:  # noqa: BLE001 - any upload failure is recorded; the item goes to review
         log.warning("upload of %s failed: %s", item["media_id"], type(exc).__name__)
         row["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
         return row
-    row.update(
-        remote_name=remote.name,
-        remote_uri=remote.uri,
-        remote_state=remote.state,
-        upload_bytes=remote.size_bytes,
-        uploaded_at=datetime.now(timezone.utc),
-        expires_at=remote.expires_at,
-    )
+    row.update(_remote_columns(remote, uploaded=True))
+    if remote.state != "ACTIVE":
+        row["error"] = f"file processing ended {remote.state}: {remote.error or 'no detail from the provider'}"
+    elif handles:
+        handles.remember(item["sha256"], remote)
     return row
+
+
+def upload_item(store: ObjectStore, item: dict[str, Any], gateway: ModelGateway) -> RemoteFile:
+    """Stream the original from object storage to the Files API (the SDK sends 8 MiB chunks)."""
+    with store.open(item["storage_key"]) as stream:
+        return gateway.upload(stream, item["mime_type"], display_name=item["media_id"])
+
+
+def _remote_columns(remote: RemoteFile, uploaded: bool) -> dict[str, Any]:
+    return {
+        "remote_name": remote.name,
+        "remote_uri": remote.uri,
+        "remote_state": remote.state,
+        "upload_bytes": remote.size_bytes if uploaded else 0,
+        "uploaded_at": datetime.now(timezone.utc) if uploaded else None,
+        "expires_at": remote.expires_at,
+    }

@@ -1,4 +1,10 @@
-"""The model_outputs stage: every planned item gets exactly one output row."""
+"""The model_outputs stage: every planned item gets exactly one output row.
+
+Items run concurrently (threads; the gateway's quota limiter and breaker are thread-safe). No
+API error fails the partition: a failing model opens the circuit breaker and the remaining items
+get `model_unavailable`; a quota that will not admit a call in time gives `api_error`; an
+expired Files API handle is uploaded again once.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,13 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
 
-from gemini_assets.core.gateway.base import Attempt, MediaRef, ModelGateway, Usage
+from gemini_assets.core.costs.budget import BudgetGuard, budget_guard
+from gemini_assets.core.gateway.base import Attempt, GenerateRequest, GenerateResult, MediaRef, ModelGateway, Usage
+from gemini_assets.core.gateway.breaker import ModelUnavailable
+from gemini_assets.core.gateway.delivery import upload_item
+from gemini_assets.core.gateway.ratelimit import QuotaWaitExceeded
 from gemini_assets.core.output.cache import ResponseArchive, response_key
+from gemini_assets.core.output.parse import Parsed
 from gemini_assets.core.output.process import ItemOutcome, run_item
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.tasks.catalog import get_task
@@ -91,25 +102,92 @@ def _from_outcome(item: dict[str, Any], plan: dict[str, Any], outcome: ItemOutco
     )
 
 
+def _media(store: ObjectStore, item: dict[str, Any], file_uri: str | None) -> MediaRef:
+    facts = {
+        "size_bytes": _int(item.get("size_bytes")),
+        "duration_s": _float(item.get("duration_s")),
+        "pages": _int(item.get("pages")),
+    }
+    if file_uri:
+        return MediaRef(mime_type=item["mime_type"], file_uri=file_uri, **facts)
+    return MediaRef(mime_type=item["mime_type"], data=store.read_bytes(item["storage_key"]), **facts)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None or value != value else float(value)  # NaN (pandas) = unknown
+
+
+def _int(value: Any) -> int | None:
+    number = _float(value)
+    return None if number is None else int(number)
+
+
+class _NumberedAfter:
+    """Continue attempt numbers after earlier attempts (call_id = media_id + attempt number)."""
+
+    def __init__(self, gateway: ModelGateway, offset: int):
+        self.gateway, self.offset = gateway, offset
+
+    def generate(self, request: GenerateRequest, first_attempt: int = 1) -> GenerateResult:
+        return self.gateway.generate(request, first_attempt + self.offset)
+
+
+def _file_expired(outcome: ItemOutcome) -> bool:
+    last = outcome.attempts[-1] if outcome.attempts else None
+    return outcome.status == "api_error" and last is not None and last.status_code == 403
+
+
+def _call_model(
+    store: ObjectStore, gateway: ModelGateway, item: dict[str, Any], plan: dict[str, Any]
+) -> dict[str, Any]:
+    task = get_task(item["task"])
+    files_api = plan["delivery"] == "files_api"
+    media = _media(store, item, plan["remote_uri"] if files_api else None)
+    earlier: list[Attempt] = []
+    try:
+        outcome = run_item(gateway, task, plan["model"], media, item.get("context"))
+        if files_api and _file_expired(outcome):
+            # The handle expired or was deleted between planning and the call: upload once more.
+            earlier = outcome.attempts
+            remote = upload_item(store, item, gateway)
+            media = _media(store, item, remote.uri)
+            outcome = run_item(_NumberedAfter(gateway, len(earlier)), task, plan["model"], media, item.get("context"))  # type: ignore[arg-type]
+            outcome.attempts = earlier + outcome.attempts
+    except ModelUnavailable as exc:
+        return _failed_row(item, plan, "model_unavailable", earlier + exc.attempts, "circuit_open", str(exc))
+    except QuotaWaitExceeded as exc:
+        attempts = earlier + getattr(exc, "attempts", [])
+        return _failed_row(item, plan, "api_error", attempts, "quota_wait_exceeded", str(exc))
+    except Exception as exc:  # noqa: BLE001 - an SDK surprise must not fail the whole day
+        return _failed_row(item, plan, "api_error", earlier, type(exc).__name__, str(exc)[:300])
+    return _from_outcome(item, plan, outcome)
+
+
+def _failed_row(
+    item: dict[str, Any], plan: dict[str, Any], status: str, attempts: list[Attempt], code: str, message: str
+) -> dict[str, Any]:
+    outcome = ItemOutcome(status, None, None, None, Parsed("invalid", None, message), list(attempts))
+    return {**_from_outcome(item, plan, outcome), "error_code": code, "error_message": message, "parse_status": "none"}
+
+
 def produce_output(
-    store: ObjectStore, gateway: ModelGateway, archive: ResponseArchive, item: dict[str, Any], plan: dict[str, Any]
+    store: ObjectStore,
+    gateway: ModelGateway,
+    archive: ResponseArchive,
+    item: dict[str, Any],
+    plan: dict[str, Any],
+    budget: BudgetGuard | None = None,
 ) -> dict[str, Any]:
     task = get_task(item["task"])
     cache_key = response_key(task.name, task.version, plan["model"], item["sha256"], task.prompt_hash)
     if plan["delivery"] == "cached":
         cached = archive.get(cache_key) or {}
         return _row(item, plan, **{k: cached.get(k) for k in ("status", "finish_reason", "raw_text", "parsed_json", "parse_status", "parse_error", "response_id")}, from_cache=True)
-    if plan["delivery"] == "files_api" and not plan.get("remote_uri"):
-        return _row(item, plan, status="upload_failed", error_message=plan.get("error"))
-    if plan["delivery"] == "files_api":
-        media = MediaRef(mime_type=item["mime_type"], file_uri=plan["remote_uri"])
-    else:
-        media = MediaRef(mime_type=item["mime_type"], data=store.read_bytes(item["storage_key"]))
-    try:
-        outcome = run_item(gateway, task, plan["model"], media, item.get("context"))
-    except Exception as exc:  # noqa: BLE001 - an SDK surprise must not fail the whole day
-        return _row(item, plan, status="api_error", error_code=type(exc).__name__, error_message=str(exc)[:300])
-    row = _from_outcome(item, plan, outcome)
+    if plan["delivery"] == "files_api" and (not plan.get("remote_uri") or plan.get("remote_state") != "ACTIVE"):
+        return _row(item, plan, status="upload_failed", error_message=plan.get("error") or f"file state {plan.get('remote_state')}")
+    if budget and (refusal := budget.refusal(item, plan)):
+        return _row(item, plan, status="budget_exceeded", error_message=refusal)
+    row = _call_model(store, gateway, item, plan)
     if row["status"] in ("ok", "blocked"):
         archive.put(cache_key, {k: row[k] for k in ("status", "finish_reason", "raw_text", "parsed_json", "parse_status", "parse_error", "response_id", "model", "task_version", "prompt_hash", "sha256")})
     return row
@@ -124,11 +202,14 @@ def produce_outputs(
     progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     archive = ResponseArchive(store)
+    budget = budget_guard(store)  # None when no task has a daily budget (core/costs/budgets.yaml)
     rows: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(produce_output, store, gateway, archive, item, plans[item["media_id"]]) for item in items]
+        futures = [pool.submit(produce_output, store, gateway, archive, item, plans[item["media_id"]], budget) for item in items]
         for done, future in enumerate(as_completed(futures), start=1):
             rows.append(future.result())
+            if budget:
+                budget.settle(rows[-1])
             if progress:
                 progress(done, len(futures))
     return sorted(rows, key=lambda r: r["media_id"])

@@ -1,0 +1,77 @@
+"""Files API handles by content hash, so the same bytes are uploaded once while a handle lives.
+
+Kept in object storage under `cache/remote_files/<scope>/<sha256>.json` (scope = a hash of the
+backend URL: handles of the emulator and of Gemini never mix), so later runs and other step
+processes see them. A handle is reused only while it has more than `margin` left before its
+48 h expiry and the provider still reports it ACTIVE. Deleting after use forgets it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
+from typing import Any
+
+from gemini_assets.core.gateway.base import ModelGateway, RemoteFile
+from gemini_assets.core.storage.objectstore import ObjectStore
+
+DEFAULT_MARGIN = timedelta(hours=6)  # longer than a day's partition takes to go through the model
+
+
+def scope_for(backend_url: str | None) -> str:
+    return hashlib.sha256((backend_url or "gemini").encode()).hexdigest()[:12]
+
+
+class HandleRegistry:
+    def __init__(self, store: ObjectStore, gateway: ModelGateway, scope: str, margin: timedelta = DEFAULT_MARGIN):
+        self.store, self.gateway, self.scope, self.margin = store, gateway, scope, margin
+        self._lock = threading.Lock()
+
+    def _key(self, sha256: str) -> str:
+        return f"cache/remote_files/{self.scope}/{sha256}.json"
+
+    def reusable(self, sha256: str) -> RemoteFile | None:
+        key = self._key(sha256)
+        with self._lock:
+            if not self.store.exists(key):
+                return None
+            saved = self.store.read_json(key)
+        expires = datetime.fromisoformat(saved["expires_at"]) if saved.get("expires_at") else None
+        if expires is None or expires - datetime.now(timezone.utc) < self.margin:
+            return None
+        live = self.gateway.get_file(saved["name"])
+        if live is None or live.state != "ACTIVE":
+            self.forget(sha256)
+            return None
+        return live
+
+    def remember(self, sha256: str, remote: RemoteFile) -> None:
+        record: dict[str, Any] = {
+            "name": remote.name,
+            "uri": remote.uri,
+            "mime_type": remote.mime_type,
+            "expires_at": remote.expires_at.isoformat() if remote.expires_at else None,
+        }
+        with self._lock:
+            self.store.write_json(self._key(sha256), record)
+
+    def forget(self, sha256: str) -> None:
+        with self._lock:
+            key = self._key(sha256)
+            if self.store.exists(key):
+                self.store.fs.rm(self.store.path(key))
+
+
+def release_remote_files(gateway: ModelGateway, handles: HandleRegistry, plans: Iterable[dict[str, Any]]) -> int:
+    """Delete the remote files this partition used (default after model_outputs); returns how many."""
+    deleted, seen = 0, set()
+    for plan in plans:
+        name = plan.get("remote_name")
+        if plan.get("delivery") != "files_api" or not name or name in seen:
+            continue
+        seen.add(name)
+        handles.forget(plan["sha256"])
+        deleted += bool(gateway.delete_file(name))
+    return deleted

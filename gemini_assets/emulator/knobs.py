@@ -1,0 +1,175 @@
+"""Behaviour knobs of one emulator instance: latency, quotas, injected failures, file states.
+
+Set them with `start_emulator(state_dir, knobs={...})`, the CLI (`--knobs FILE.json`, or the
+env GEMINI_EMULATOR_KNOBS holding JSON or a path to a JSON file), or at run time over HTTP:
+`POST /_emulator/knobs` merges a JSON object into the current knobs, `GET /_emulator/knobs`
+shows them, `GET /_emulator/stats` counts what was served. Unknown knob names are rejected so a
+typo never silently tests the happy path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ApiError
+
+KNOBS_ENV = "GEMINI_EMULATOR_KNOBS"
+# Script entries: an HTTP error code to answer, "slow" (answer after slow_s), or "ok".
+SCRIPT_CODES = {500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED", 429: "RESOURCE_EXHAUSTED"}
+
+
+@dataclass
+class Knobs:
+    latency_s: float = 0.0  # added to every generateContent answer
+    latency_jitter_s: float = 0.0  # uniform extra 0..jitter
+    rpm: int | None = None  # per model, like the real per-project-per-model quotas
+    tpm: int | None = None  # input tokens per minute window
+    rpd: int | None = None
+    minute_s: float = 60.0  # length of the "minute" window (tests shrink it; reports must say so)
+    day_s: float = 86400.0
+    error_rate: float = 0.0  # share of generateContent calls answered with a random error_codes entry
+    error_codes: list[int] = field(default_factory=lambda: [500, 503, 504])
+    script: list[Any] = field(default_factory=list)  # consumed one entry per generateContent call
+    slow_s: float = 30.0  # how long a "slow" script entry waits before answering
+    script_retry_s: float = 1.0  # retryDelay a scripted 429 advertises
+    processing_s: float = 0.0  # uploaded files stay PROCESSING this long
+    processing_outcome: str = "ACTIVE"  # ACTIVE | FAILED once processing ends
+    file_ttl_s: float | None = None  # None = the real 48 h
+    seed: int | None = None
+
+    def update(self, changes: dict[str, Any]) -> None:
+        names = {f.name for f in fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+        for name, value in changes.items():
+            setattr(self, name, value)
+        if self.processing_outcome not in ("ACTIVE", "FAILED"):
+            raise ValueError("processing_outcome must be ACTIVE or FAILED")
+        for entry in self.script:
+            if entry not in ("slow", "ok") and entry not in SCRIPT_CODES:
+                raise ValueError(f"script entries are 'slow', 'ok' or one of {sorted(SCRIPT_CODES)}, not {entry!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_knobs(source: str | dict[str, Any] | Knobs | None) -> Knobs:
+    """Knobs from a dict, a Knobs, a JSON string or a path to a JSON file."""
+    if isinstance(source, Knobs):
+        return source
+    knobs = Knobs()
+    if not source:
+        return knobs
+    if isinstance(source, str):
+        text = source.strip()
+        source = json.loads(text if text.startswith("{") else Path(text).read_text())
+    knobs.update(dict(source))  # type: ignore[arg-type]
+    return knobs
+
+
+def knobs_from_env() -> Knobs:
+    return load_knobs(os.environ.get(KNOBS_ENV))
+
+
+class Behaviour:
+    """Applies the knobs to generateContent: script, random errors, quotas, latency."""
+
+    def __init__(self, knobs: Knobs) -> None:
+        self.knobs = knobs
+        self._lock = threading.Lock()
+        self._random = random.Random(knobs.seed)
+        self._windows: dict[str, _ModelWindows] = {}
+        self.stats: dict[str, int] = {}
+
+    def count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.stats[name] = self.stats.get(name, 0) + amount
+
+    def update(self, changes: dict[str, Any]) -> None:
+        with self._lock:
+            self.knobs.update(changes)
+            if "seed" in changes:
+                self._random = random.Random(self.knobs.seed)
+            if {"rpm", "tpm", "rpd", "minute_s", "day_s"} & set(changes):
+                self._windows.clear()
+
+    def before_answer(self, model: str, input_tokens: int) -> None:
+        """Raise the injected or quota error, or sleep; called once the request was read."""
+        with self._lock:
+            entry = self.knobs.script.pop(0) if self.knobs.script else None
+            if entry is None and self.knobs.error_rate and self._random.random() < self.knobs.error_rate:
+                entry = self._random.choice(self.knobs.error_codes)
+            if entry in SCRIPT_CODES and entry != 429:
+                raise ApiError(SCRIPT_CODES[entry], f"Injected {entry} by the emulator script.")
+            if entry == 429:
+                raise quota_error(model, "GenerateRequestsPerMinutePerProjectPerModel", self.knobs.rpm or 0, self.knobs.script_retry_s)
+            self._admit(model, input_tokens)
+            delay = self.knobs.latency_s + self._random.uniform(0, self.knobs.latency_jitter_s)
+            if entry == "slow":
+                delay = self.knobs.slow_s
+        if delay > 0:
+            time.sleep(delay)
+
+    def _admit(self, model: str, input_tokens: int) -> None:
+        windows = self._windows.setdefault(model, _ModelWindows())
+        now = time.monotonic()
+        k = self.knobs
+        checks = (
+            ("GenerateRequestsPerMinutePerProjectPerModel", k.rpm, k.minute_s, windows.minute, 1),
+            ("GenerateContentInputTokensPerModelPerMinute", k.tpm, k.minute_s, windows.minute, input_tokens),
+            ("GenerateRequestsPerDayPerProjectPerModel", k.rpd, k.day_s, windows.day, 1),
+        )
+        for quota_id, limit, window, log, weight in checks:
+            if limit is None:
+                continue
+            while log and log[0][0] <= now - window:
+                log.popleft()
+            used = len(log) if "Requests" in quota_id else sum(t for _, t in log)
+            if used + weight > limit:
+                retry = (log[0][0] + window - now) if log else window
+                self.stats["quota_429"] = self.stats.get("quota_429", 0) + 1
+                raise quota_error(model, quota_id, limit, retry)
+        windows.minute.append((now, input_tokens))
+        windows.day.append((now, input_tokens))
+
+
+@dataclass
+class _ModelWindows:
+    # (monotonic time, input tokens) of every admitted request, oldest first
+    minute: deque = field(default_factory=deque)
+    day: deque = field(default_factory=deque)
+
+
+def quota_error(model: str, quota_id: str, limit: int, retry_s: float) -> ApiError:
+    """A 429 shaped like the real one: QuotaFailure + Help + RetryInfo, and a Retry-After header."""
+    retry_s = max(retry_s, 0.001)
+    details = [
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+                    "quotaId": quota_id,
+                    "quotaDimensions": {"location": "global", "model": model},
+                    "quotaValue": str(limit),
+                }
+            ],
+        },
+        {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_s:.3f}s"},
+    ]
+    message = (
+        f"You exceeded your current quota, please check your plan and billing details. Quota exceeded for metric: "
+        f"{quota_id}, limit: {limit}, model: {model}. Please retry in {retry_s:.3f}s."
+    )
+    return ApiError("RESOURCE_EXHAUSTED", message, details, headers={"Retry-After": str(math.ceil(retry_s))})

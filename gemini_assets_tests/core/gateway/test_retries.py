@@ -1,0 +1,58 @@
+"""Retries, timeouts and attempt records of GeminiGateway against the emulator, over HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gemini_assets.emulator.state import read_served_log
+from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway, text_request
+
+
+def test_5xx_are_retried_and_every_attempt_is_recorded(emulator):
+    emulator.set_knobs(script=[503, 500, 504])
+    gateway = make_gateway(emulator)
+    result = gateway.generate(text_request())
+    assert result.ok and result.text
+    assert [a.status_code for a in result.attempts] == [503, 500, 504, 200]
+    assert [a.attempt for a in result.attempts] == [1, 2, 3, 4]
+    assert result.attempts[0].error_code == "UNAVAILABLE"
+    assert len(read_served_log(emulator.state_dir)) == 4
+
+
+def test_429_waits_the_server_retry_delay(emulator):
+    emulator.set_knobs(script=[429], script_retry_s=0.6)
+    result = make_gateway(emulator).generate(text_request())
+    assert [a.status_code for a in result.attempts] == [429, 200]
+    first, second = result.attempts
+    waited = (second.started_at - first.started_at).total_seconds() - first.latency_ms / 1000
+    assert 0.6 <= waited < 1.0  # the server's hint, not the 10 ms exponential backoff
+
+
+def test_attempts_are_bounded(emulator):
+    emulator.set_knobs(error_rate=1.0, error_codes=[503])
+    result = make_gateway(emulator, replace(FAST, max_attempts=3)).generate(text_request(), first_attempt=5)
+    assert not result.ok and result.text is None
+    assert [a.attempt for a in result.attempts] == [5, 6, 7]
+
+
+def test_client_errors_are_not_retried(emulator):
+    request = replace(text_request(), history=(("model", "an earlier answer"),))  # ends on a model turn: 400
+    result = make_gateway(emulator).generate(request)
+    assert [a.status_code for a in result.attempts] == [400]
+
+
+def test_every_request_has_a_timeout(emulator):
+    emulator.set_knobs(script=["slow"], slow_s=2.0)
+    result = make_gateway(emulator, replace(FAST, timeout_s=0.5)).generate(text_request())
+    assert result.ok
+    timeout, ok = result.attempts
+    assert timeout.status_code == 0 and "Timeout" in timeout.error_code and timeout.latency_ms < 1500
+    assert ok.status_code == 200
+
+
+def test_error_messages_never_carry_the_key(emulator):
+    emulator.set_knobs(script=[500])
+    gateway = make_gateway(emulator)
+    gateway._secret = "Injected"  # the emulator's message contains the word: it must be scrubbed
+    result = gateway.generate(text_request())
+    assert "Injected" not in (result.attempts[0].error_message or "")

@@ -1,0 +1,74 @@
+"""Routing file: task × kind × size → model, stable A/B split, fail-fast validation."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from gemini_assets.core.gateway.routing import RouteConfigError, load_routing, route_item
+
+
+def item(kind="image", task="product_recognition", **facts):
+    sha = hashlib.sha256(repr((kind, task, facts)).encode()).hexdigest()
+    return {"task": task, "media_kind": kind, "sha256": sha, "size_bytes": 1000, **facts}
+
+
+def write(tmp_path, text, name="routes.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_packaged_routes_send_long_video_and_big_documents_to_pro():
+    config = load_routing()
+    assert route_item(config, item("image"), "x").model == "gemini-3.8-flash"
+    assert route_item(config, item("video", duration_s=30.0), "x").model == "gemini-3.8-flash"
+    assert route_item(config, item("video", duration_s=1200.0), "x").model == "gemini-3.1-pro-preview"
+    assert route_item(config, item("document", pages=250), "x").model == "gemini-3.1-pro-preview"
+    assert route_item(config, item("document", pages=float("nan")), "x").model == "gemini-3.8-flash"
+
+
+def test_challenger_fraction_is_stable_per_content(tmp_path):
+    path = write(tmp_path, """
+routes:
+  - name: ab
+    model: primary-model
+    challenger: {model: challenger-model, fraction: 0.3}
+""")
+    config = load_routing(path)
+    decisions = [route_item(config, {"task": "t", "media_kind": "image", "sha256": f"{i:064x}"}, "x") for i in range(1000)]
+    challengers = [d for d in decisions if d.variant == "challenger"]
+    assert 0.25 < len(challengers) / 1000 < 0.35
+    assert {d.model for d in challengers} == {"challenger-model"}
+    again = [route_item(config, {"task": "t", "media_kind": "image", "sha256": f"{i:064x}"}, "x") for i in range(1000)]
+    assert again == decisions
+
+
+def test_env_var_points_at_another_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "routes:\n  - task: product_recognition\n    model: swapped-model\n")
+    monkeypatch.setenv("GEMINI_ASSETS_ROUTES", str(path))
+    config = load_routing()
+    assert route_item(config, item(), "fallback").model == "swapped-model"
+    assert route_item(config, item(task="document_extraction"), "fallback").model == "fallback"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("routes: []", "routes"),
+        ("routes:\n  - model: m\n    media_kind: hologram\n", "hologram"),
+        ("routes:\n  - model: m\n    challenger: {model: c, fraction: 1.5}\n", "fraction"),
+        ("routes:\n  - model: m\n    min_byte: 5\n", "min_byte"),
+        ("routes:\n  - model: m\nlimits:\n  m: {rpm: -1}\n", "rpm"),
+        ("routes: [unclosed", "not valid YAML"),
+    ],
+)
+def test_bad_config_fails_fast_naming_the_problem(tmp_path, text, expected):
+    with pytest.raises(RouteConfigError, match=expected):
+        load_routing(write(tmp_path, text, f"bad{abs(hash(text))}.yaml"))
+
+
+def test_missing_file_says_which_variable_to_fix(tmp_path):
+    with pytest.raises(RouteConfigError, match="GEMINI_ASSETS_ROUTES"):
+        load_routing(tmp_path / "nope.yaml")
