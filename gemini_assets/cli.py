@@ -75,10 +75,12 @@ def _register_subcommands() -> None:
     from gemini_assets.cli_audit import audit
     from gemini_assets.cli_review import review
     from gemini_assets.cli_tables import tables
+    from gemini_assets.core.costs.cli import costs
 
     main.add_command(audit)
     main.add_command(review)
     main.add_command(tables)
+    main.add_command(costs)
 
 
 _register_subcommands()

@@ -14,6 +14,7 @@ ASSETS = [
     records.validated_records,
     costs.call_ledger,
     costs.daily_costs,
+    costs.billing_reconciliation,
 ]
 
 defs = dg.Definitions(

@@ -204,8 +204,10 @@ REVIEW_QUEUE = _table(
 )
 
 CALL_LEDGER = _table(
-    "call_ledger", ("call_id",), "one row per API attempt, failed ones included",
-    _c("call_id", S, "media_id + attempt number", False),
+    "call_ledger", ("call_id",),
+    "one row per API attempt, failed ones included; the `date=` folder is the upload day processed, "
+    "`started_at` the moment of the call (billing days follow `started_at`)",
+    _c("call_id", S, "hash of media_id, attempt and start time: stable when the ledger is rebuilt", False),
     *_ITEM,
     _c("task_version", S, "task catalog version", False),
     _c("model", S, "model called", False),
@@ -214,7 +216,9 @@ CALL_LEDGER = _table(
     _c("media_duration_s", F, "audio/video duration, seconds"),
     _c("variant", S, "route variant: primary | challenger (A/B)", False),
     _c("purpose", S, "generate | repair (the one retry after an invalid answer)", False),
-    _c("attempt", I, "1-based attempt number for the item", False),
+    _c("service_tier", S, "standard | batch | flex (batch and flex are billed at a discount)", False),
+    _c("attempt", I, "1-based attempt number for the item in its run (attempt - 1 calls came before)", False),
+    _c("is_retry", B, "the previous attempt of the same request failed: this is a retry", False),
     _c("status_code", I, "HTTP status (0 = no response: timeout, connection)", False),
     _c("status", S, "ok | error", False),
     _c("error_code", S, "API error status"),
@@ -224,9 +228,9 @@ CALL_LEDGER = _table(
     _c("rpm_used", I, "requests in the model's current minute window when the call was made"),
     _c("tpm_used", I, "tokens in the model's current minute window when the call was made"),
     _c("rpd_used", I, "requests in the model's current day when the call was made"),
-    _c("cost_usd", F, "cost of the attempt (null when the price is unknown)"),
-    _c("price_id", S, "pricing row used"),
-    _c("run_id", S, "Dagster run id"),
+    _c("cost_usd", F, "USD cost of the attempt (0 for failed attempts: not billed; null when the price is unknown)"),
+    _c("price_id", S, "pricing row used: <model>@<valid_from>[/<tier>] (prices.csv)"),
+    _c("run_id", S, "Dagster run that made the call"),
 )
 
 DAILY_COSTS = _table(
@@ -241,4 +245,23 @@ DAILY_COSTS = _table(
     _c("cost_usd", F, "sum of priced attempts (null if any attempt is unpriced)"),
     _c("cost_per_item_usd", F, "cost_usd / items"),
     _c("unpriced_calls", I, "attempts with unknown price", False),
+)
+
+BILLING_RECONCILIATION = _table(
+    "billing_reconciliation", ("model",),
+    "the provider's billing export against call_ledger, per usage day (UTC, the `date=` folder) and model",
+    _c("model", S, "model (billing rows mapped by their model column or SKU description)", False),
+    _c("status", S, "match | mismatch | missing_in_billing | missing_in_ledger | unpriced | awaiting_billing", False),
+    _c("ledger_usd", F, "sum of call_ledger cost_usd of calls started that day (null if any is unpriced)"),
+    _c("billing_usd", F, "sum of the billing export's cost for that day and model, USD, before credits"),
+    _c("credits_usd", F, "credits in the billing export (negative), not part of the comparison"),
+    _c("diff_usd", F, "billing_usd - ledger_usd"),
+    _c("diff_pct", F, "diff_usd / ledger_usd * 100 (null when the ledger is 0)"),
+    _c("tolerance_pct", F, "relative tolerance applied, percent", False),
+    _c("tolerance_abs_usd", F, "absolute tolerance applied (rounding), USD", False),
+    _c("ledger_calls", I, "ledger attempts started that day", False),
+    _c("unpriced_calls", I, "ledger attempts without a price", False),
+    _c("billing_rows", I, "billing export rows for that day and model", False),
+    _c("billing_files", S, "billing/ files that contributed"),
+    _c("checked_at", UTC_TS, "when the comparison ran"),
 )

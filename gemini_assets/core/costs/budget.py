@@ -1,0 +1,186 @@
+"""Daily budget per task: an item is not sent when its projected cost would pass the limit.
+
+Projection = spend already in call_ledger for calls started today (UTC; earlier runs and other
+partitions included) + estimates reserved by calls in flight + this item's estimate. The
+estimate comes from the price book and an upper-bound token count (documented token rates per
+media kind, the task's full output limit), so the guard errs towards stopping early. When a
+call returns, its reservation is replaced by the real cost from its usage.
+
+Limits: runs that execute at the same moment in different processes see each other's spend
+only once their call_ledger is written; the day is fixed when the guard is created.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gemini_assets.core.costs.history import spend_by_task
+from gemini_assets.core.costs.ledger import ledger_rows
+from gemini_assets.core.gateway.base import Usage
+from gemini_assets.core.gateway.pricing import PriceBook
+from gemini_assets.core.storage.objectstore import ObjectStore
+from gemini_assets.core.tasks.catalog import CATALOG, TaskSpec, get_task
+
+log = logging.getLogger(__name__)
+BUDGETS_ENV = "GEMINI_ASSETS_BUDGETS"
+
+# Documented token rates (notes/gemini-api.md §2 "Tokens"); a real count comes back in usage.
+IMAGE_TOKENS = 1120  # Gemini 3 default (HIGH) per image
+LEGACY_TILE_TOKENS, LEGACY_TILE = 258, 768
+AUDIO_TOKENS_PER_S = 32
+VIDEO_TOKENS_PER_S = 263
+PDF_PAGE_TOKENS = 560  # Gemini 3 default (MEDIUM) per page; legacy models 258
+# Unknown duration/pages: assume a low bitrate / small page so the estimate stays an upper bound.
+AUDIO_BYTES_PER_S = 2_000  # 16 kbps
+VIDEO_BYTES_PER_S = 31_250  # 250 kbps
+PDF_BYTES_PER_PAGE = 20_000
+
+
+class BudgetConfigError(ValueError):
+    """The budget file is not what the README documents; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    default_usd: float | None
+    tasks: dict[str, float | None]
+    source: str
+
+    def limit(self, task: str) -> float | None:
+        return self.tasks[task] if task in self.tasks else self.default_usd
+
+    @property
+    def any_limit(self) -> bool:
+        return self.default_usd is not None or any(v is not None for v in self.tasks.values())
+
+
+def _amount(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
+        raise BudgetConfigError(f"{where}: expected a number of USD >= 0 or null, got {value!r}")
+    return float(value)
+
+
+def load_budgets(path: str | None = None) -> BudgetConfig:
+    """The shipped budgets.yaml, or the file named by $GEMINI_ASSETS_BUDGETS."""
+    path = path or os.environ.get(BUDGETS_ENV) or None
+    if path:
+        if not Path(path).is_file():
+            raise BudgetConfigError(f"{BUDGETS_ENV}={path}: no such file")
+        text, source = Path(path).read_text(), path
+    else:
+        text = resources.files("gemini_assets.core.costs").joinpath("budgets.yaml").read_text()
+        source = "gemini_assets/core/costs/budgets.yaml"
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise BudgetConfigError(f"{source}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict) or set(data) - {"default_usd", "tasks"}:
+        raise BudgetConfigError(f"{source}: expected a mapping with keys default_usd and tasks")
+    tasks = data.get("tasks") or {}
+    if not isinstance(tasks, dict):
+        raise BudgetConfigError(f"{source}: tasks must map task names to USD")
+    unknown = sorted(set(tasks) - set(CATALOG))
+    if unknown:
+        raise BudgetConfigError(f"{source}: unknown tasks {unknown}; known: {sorted(CATALOG)}")
+    return BudgetConfig(
+        default_usd=_amount(data.get("default_usd"), f"{source}: default_usd"),
+        tasks={name: _amount(value, f"{source}: tasks.{name}") for name, value in tasks.items()},
+        source=source,
+    )
+
+
+def _media_tokens(item: dict[str, Any], model: str) -> int:
+    kind, size = item.get("media_kind"), int(item.get("size_bytes") or 0)
+    legacy = model.startswith(("gemini-1", "gemini-2"))
+    if kind == "image":
+        if legacy and item.get("width") and item.get("height"):
+            return math.ceil(item["width"] / LEGACY_TILE) * math.ceil(item["height"] / LEGACY_TILE) * LEGACY_TILE_TOKENS
+        return IMAGE_TOKENS
+    if kind == "audio":
+        return math.ceil((item.get("duration_s") or size / AUDIO_BYTES_PER_S) * AUDIO_TOKENS_PER_S)
+    if kind == "video":
+        return math.ceil((item.get("duration_s") or size / VIDEO_BYTES_PER_S) * VIDEO_TOKENS_PER_S)
+    pages = item.get("pages") or max(1, math.ceil(size / PDF_BYTES_PER_PAGE))
+    return pages * (LEGACY_TILE_TOKENS if legacy else PDF_PAGE_TOKENS)
+
+
+def estimate_usage(item: dict[str, Any], task: TaskSpec, model: str) -> Usage:
+    """Upper-bound usage of one generate call, before it is made (no countTokens round trip)."""
+    prompt = task.system_prompt + task.user_text(item.get("context")) + json.dumps(task.response_schema)
+    text = math.ceil(len(prompt) / 4)
+    media = _media_tokens(item, model)
+    kind = item.get("media_kind") or "document"
+    return Usage(input_tokens=text + media, output_tokens=task.max_output_tokens, by_modality={"text": text, kind: media})
+
+
+class BudgetGuard:
+    """Thread-safe: ``refusal`` runs in the worker threads, ``settle`` as results arrive."""
+
+    def __init__(self, config: BudgetConfig, store: ObjectStore, prices: PriceBook | None = None, day: date | None = None):
+        self.config, self.store = config, store
+        self.prices = prices or PriceBook()
+        self.day = day or datetime.now(timezone.utc).date()
+        self._lock = threading.Lock()
+        self._spent: dict[str, float] | None = None
+        self._reserved: dict[str, float] = {}
+        self._held: dict[str, tuple[str, float]] = {}
+        self.refused = 0
+
+    def _spent_so_far(self) -> dict[str, float]:
+        if self._spent is None:
+            self._spent = spend_by_task(self.store, self.day)
+        return self._spent
+
+    def refusal(self, item: dict[str, Any], plan: dict[str, Any]) -> str | None:
+        """None when the item may be sent (its estimate is then reserved), else why not."""
+        task_name = item["task"]
+        limit = self.config.limit(task_name)
+        if limit is None:
+            return None
+        model = plan["model"]
+        estimate, _ = self.prices.cost(model, self.day, estimate_usage(item, get_task(task_name), model))
+        with self._lock:
+            if estimate is None:
+                self.refused += 1
+                return f"no price for model {model!r} on {self.day}: spend cannot be projected against the {limit:.2f} USD budget of {task_name}"
+            spent = self._spent_so_far().get(task_name, 0.0)
+            reserved = self._reserved.get(task_name, 0.0)
+            if spent + reserved + estimate > limit:
+                self.refused += 1
+                if self.refused == 1:
+                    log.warning("daily budget of %s reached (%.2f USD, %s): remaining items wait in review_queue", task_name, limit, self.config.source)
+                return (
+                    f"daily budget of {task_name} is {limit:.4f} USD for {self.day} (UTC): spent {spent:.4f}, "
+                    f"in flight {reserved:.4f}, this item est. {estimate:.4f}"
+                )
+            self._reserved[task_name] = reserved + estimate
+            self._held[item["media_id"]] = (task_name, estimate)
+        return None
+
+    def settle(self, row: dict[str, Any]) -> None:
+        """Replace an item's reservation by the cost of the calls it really made."""
+        cost = sum(r["cost_usd"] or 0.0 for r in ledger_rows([row], {}, self.prices, None))
+        with self._lock:
+            task_name, held = self._held.pop(row["media_id"], (row["task"], 0.0))
+            self._reserved[task_name] = self._reserved.get(task_name, 0.0) - held
+            spent = self._spent_so_far()
+            spent[task_name] = spent.get(task_name, 0.0) + cost
+
+
+def budget_guard(store: ObjectStore) -> BudgetGuard | None:
+    """The guard for today's calls, or None when no task has a budget."""
+    config = load_budgets()
+    return BudgetGuard(config, store) if config.any_limit else None

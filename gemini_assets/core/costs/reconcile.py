@@ -1,0 +1,101 @@
+"""Our books against the provider's: per usage day and model, within a tolerance.
+
+A day/model pair fails when |billing - ledger| exceeds both the relative tolerance (default 1 %
+of the larger side) and the absolute one (default one cent, for exports rounded to cents).
+A day with no billing rows at all is ``awaiting_billing``: exports lag by a day or more, so
+that is reported, not failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from gemini_assets.core.costs.billing import BillingExport
+
+FAILING = ("mismatch", "missing_in_billing", "missing_in_ledger", "unpriced")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    pct: float = 1.0
+    abs_usd: float = 0.01
+
+    def allows(self, ledger: float, billing: float) -> bool:
+        return abs(billing - ledger) <= max(self.pct / 100 * max(abs(ledger), abs(billing)), self.abs_usd)
+
+
+def _status(ledger: float | None, billing: float | None, unpriced: int, billed: bool, tolerance: Tolerance) -> str:
+    if not billed:
+        return "awaiting_billing"
+    if unpriced:
+        return "unpriced"
+    if billing is None:
+        return "missing_in_billing" if ledger else "match"
+    if ledger is None:
+        return "missing_in_ledger" if billing else "match"
+    return "match" if tolerance.allows(ledger, billing) else "mismatch"
+
+
+def reconcile(calls: pd.DataFrame, billing: BillingExport, day: date, tolerance: Tolerance) -> list[dict[str, Any]]:
+    """One row per model seen in the ledger or the billing export for ``day``."""
+    billed = billing.on(day)
+    ledger_by_model: dict[str, dict[str, Any]] = {}
+    for model, group in calls.groupby("model"):
+        unpriced = int(group["cost_usd"].isna().sum())
+        ledger_by_model[str(model)] = {
+            "usd": None if unpriced else float(group["cost_usd"].sum()),
+            "calls": len(group),
+            "unpriced": unpriced,
+        }
+    billing_by_model = {
+        str(model): group for model, group in billed.groupby("model")
+    } if len(billed) else {}
+    now = datetime.now(timezone.utc)
+    rows = []
+    for model in sorted(set(ledger_by_model) | set(billing_by_model)):
+        ledger = ledger_by_model.get(model, {"usd": None, "calls": 0, "unpriced": 0})
+        group = billing_by_model.get(model)
+        billing_usd = float(group["cost_usd"].sum()) if group is not None else None
+        ledger_usd = ledger["usd"] if ledger["calls"] else None
+        diff = billing_usd - ledger_usd if billing_usd is not None and ledger_usd is not None else None
+        rows.append(
+            {
+                "model": model,
+                "status": _status(ledger_usd, billing_usd, ledger["unpriced"], len(billed) > 0, tolerance),
+                "ledger_usd": ledger_usd,
+                "billing_usd": billing_usd,
+                "credits_usd": float(group["credits_usd"].sum()) if group is not None else None,
+                "diff_usd": diff,
+                "diff_pct": diff / ledger_usd * 100 if diff is not None and ledger_usd else None,
+                "tolerance_pct": tolerance.pct,
+                "tolerance_abs_usd": tolerance.abs_usd,
+                "ledger_calls": ledger["calls"],
+                "unpriced_calls": ledger["unpriced"],
+                "billing_rows": len(group) if group is not None else 0,
+                "billing_files": ",".join(sorted(set(group["file"]))) if group is not None else None,
+                "checked_at": now,
+            }
+        )
+    return rows
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    problems: list[str]
+    awaiting: bool
+
+
+def verdict(rows: list[dict[str, Any]], billing: BillingExport) -> Verdict:
+    problems = list(billing.problems)
+    for row in rows:
+        if row["status"] in FAILING:
+            problems.append(
+                f"{row['model']}: {row['status']} (ledger {row['ledger_usd']}, billing {row['billing_usd']} USD)"
+            )
+    awaiting = bool(rows) and all(row["status"] == "awaiting_billing" for row in rows)
+    return Verdict(not problems, problems, awaiting)
