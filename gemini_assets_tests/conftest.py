@@ -2,6 +2,9 @@ import pytest
 
 from gemini_assets.core.storage.objectstore import ObjectStore
 
+# moto S3 server and the local/S3 parametrized storage fixtures.
+pytest_plugins = ["gemini_assets_tests.s3_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import pandas as pd
 
 from gemini_assets.core.media.intake import scan_landing, validate_and_store
 from gemini_assets.core.media.policy import DEFAULT_POLICY
+from gemini_assets.core.media.probe import Prober
 from gemini_assets.core.storage.contracts import check_partition
 from gemini_assets.core.storage.tables import rows_of
 from gemini_assets.core.tasks.catalog import task_kinds
@@ -61,11 +62,13 @@ def validated_media(context: dg.AssetExecutionContext, storage: StorageResource,
     store, day, kinds = storage.store(), context.partition_key, task_kinds()
     accepted, rejected = [], []
     raw_rows = rows_of(raw_media)
-    for index, row in enumerate(raw_rows, start=1):
-        result = validate_and_store(store, row, day, DEFAULT_POLICY, kinds)
-        (accepted.append(result.accepted) if result.accepted else rejected.append(result.quarantined))
-        if index % LOG_EVERY == 0:
-            context.log.info("validated %d/%d uploads", index, len(raw_rows))
+    # One parser child for the step, closed when the step ends (core/media/probe.py).
+    with Prober(DEFAULT_POLICY.probe) as prober:
+        for index, row in enumerate(raw_rows, start=1):
+            result = validate_and_store(store, row, day, DEFAULT_POLICY, kinds, prober)
+            (accepted.append(result.accepted) if result.accepted else rejected.append(result.quarantined))
+            if index % LOG_EVERY == 0:
+                context.log.info("validated %d/%d uploads", index, len(raw_rows))
     valid, quarantined = frame_for("validated_media", accepted), frame_for("quarantined_media", rejected)
     conservation = check_partition(
         set(raw_media["media_id"]),
@@ -78,8 +81,9 @@ def validated_media(context: dg.AssetExecutionContext, storage: StorageResource,
         valid,
         {
             "accepted": len(valid),
+            "by_kind": counts_md(valid["media_kind"]),
             "by_mime": counts_md(valid["mime_type"]),
-            "preview": preview(valid, ["media_id", "mime_type", "width", "height", "size_bytes"]),
+            "preview": preview(valid, ["media_id", "mime_type", "width", "height", "duration_s", "pages", "size_bytes"]),
         },
         [(INTAKE_CONSERVATION, conservation)],
         multi=True,

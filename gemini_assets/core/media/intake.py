@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from gemini_assets.core.media.images import MediaRejected, probe_image
+from gemini_assets.core.media.facts import MediaFacts, MediaRejected
 from gemini_assets.core.media.policy import MediaPolicy, ReasonCode
-from gemini_assets.core.storage.objectstore import ObjectStore
+from gemini_assets.core.media.probe import Prober, ProbeJob, shared_prober
+from gemini_assets.core.media.sniff import header_offset_problem, sniff_mime
+from gemini_assets.core.storage.objectstore import ObjectStore, is_safe_key
 
 LANDING = "landing"
 SIDECAR_SUFFIX = ".meta.json"
@@ -68,24 +70,31 @@ def scan_landing(store: ObjectStore, day: str) -> list[dict[str, Any]]:
         relative = obj.key[len(prefix) + 1 :]
         task = relative.split("/", 1)[0] if "/" in relative else ""
         file_name = posixpath.basename(obj.key)
-        status, fields, problem = read_sidecar(store, obj.key)
-        info = store.fs.info(store.path(obj.key))
-        landed = info.get("mtime") or info.get("LastModified") or info.get("created")
-        rows.append(
-            {
-                "media_id": media_id_for(obj.key),
-                "task": task,
-                "landing_key": obj.key,
-                "file_name": file_name,
-                "extension": extension_of(file_name),
-                "size_bytes": obj.size,
-                "sha256": store.sha256(obj.key),
-                "sidecar_status": status,
-                "sidecar_problem": problem,
+        row = {
+            "media_id": media_id_for(obj.key),
+            "task": task,
+            "landing_key": obj.key,
+            "file_name": file_name,
+            "extension": extension_of(file_name),
+            "size_bytes": obj.size,
+            "sha256": "",
+            "sidecar_status": "missing",
+            "sidecar_problem": "",
+            **{name: None for name in _SIDECAR_FIELDS},
+            "landed_at": None,
+        }
+        if is_safe_key(obj.key):  # an unsafe key (S3 allows `..` in names) is recorded, never opened
+            status, fields, problem = read_sidecar(store, obj.key)
+            info = store.fs.info(store.path(obj.key))
+            landed = info.get("mtime") or info.get("LastModified") or info.get("created")
+            row.update(
+                sha256=store.sha256(obj.key),
+                sidecar_status=status,
+                sidecar_problem=problem,
+                landed_at=_as_utc(landed),
                 **{name: fields.get(name) for name in _SIDECAR_FIELDS},
-                "landed_at": _as_utc(landed),
-            }
-        )
+            )
+        rows.append(row)
     return rows
 
 
@@ -108,45 +117,69 @@ class IntakeResult:
 
 
 def validate_and_store(
-    store: ObjectStore, row: dict[str, Any], day: str, policy: MediaPolicy, task_kinds: dict[str, set[str]]
+    store: ObjectStore,
+    row: dict[str, Any],
+    day: str,
+    policy: MediaPolicy,
+    task_kinds: dict[str, set[str]],
+    prober: Prober | None = None,
 ) -> IntakeResult:
-    """Decide one landed file; store it under media/ or quarantine/. Never raises for bad input."""
+    """Decide one landed file; store it under media/ or quarantine/. Never raises for bad input.
+
+    Order: task and sidecar → size (before reading) → sniffed type vs extension → the format's
+    parser in a child process (core/media/probe.py).
+    """
     try:
-        facts = _validate(store, row, policy, task_kinds)
+        facts = _validate(store, row, policy, task_kinds, prober or shared_prober(policy.probe))
     except MediaRejected as rejected:
         return IntakeResult(quarantined=_quarantine(store, row, day, rejected))
     key = content_key(row["sha256"], row["extension"])
     if not store.exists(key):  # identical content is stored once
-        store.copy_stream(row["landing_key"], key)
+        store.copy_stream(row["landing_key"], key, expected_sha256=row["sha256"])
     accepted = {
         **{k: row[k] for k in ("media_id", "task", "sha256", "extension", "size_bytes")},
         **{k: row[k] for k in _SIDECAR_FIELDS},
-        "media_kind": "image",
-        "mime_type": facts.mime_type,
+        **facts.columns(),
         "storage_key": key,
-        "width": facts.width,
-        "height": facts.height,
-        "frames": facts.frames,
         "validated_at": now_utc(),
     }
     return IntakeResult(accepted=accepted)
 
 
-def _validate(store: ObjectStore, row: dict[str, Any], policy: MediaPolicy, task_kinds: dict[str, set[str]]):
+def _validate(
+    store: ObjectStore, row: dict[str, Any], policy: MediaPolicy, task_kinds: dict[str, set[str]], prober: Prober
+) -> MediaFacts:
     if row["task"] not in task_kinds:
         raise MediaRejected(ReasonCode.UNKNOWN_TASK, f"no task named {row['task']!r} in the catalog")
+    if not is_safe_key(row["landing_key"]):
+        raise MediaRejected(ReasonCode.UNSAFE_NAME, f"key {row['landing_key']!r} is not opened; it stays in landing/")
     if row["sidecar_status"] == "invalid":
         raise MediaRejected(ReasonCode.INVALID_SIDECAR, row["sidecar_problem"])
     if row["size_bytes"] == 0:
         raise MediaRejected(ReasonCode.EMPTY_FILE, "the upload is empty")
-    allowed = set().union(*(policy.extensions_for(kind) for kind in task_kinds[row["task"]]))
-    if row["extension"] not in allowed:
-        raise MediaRejected(
-            ReasonCode.UNSUPPORTED_EXTENSION, f".{row['extension']} not in {sorted(allowed)} for {row['task']}"
-        )
-    if row["size_bytes"] > policy.image.max_bytes:
-        raise MediaRejected(ReasonCode.FILE_TOO_LARGE, f"{row['size_bytes']} bytes > {policy.image.max_bytes}")
-    return probe_image(store.read_bytes(row["landing_key"]), row["extension"], policy.image)
+    kinds = task_kinds[row["task"]]
+    claimed = policy.kind_of_extension(row["extension"], kinds)
+    if claimed is None:
+        allowed = sorted(set().union(*(policy.extensions_for(kind) for kind in kinds)))
+        raise MediaRejected(ReasonCode.UNSUPPORTED_EXTENSION, f".{row['extension']} not in {allowed} for {row['task']}")
+    limit = policy.kind_policy(claimed).max_bytes
+    if row["size_bytes"] > limit:
+        raise MediaRejected(ReasonCode.FILE_TOO_LARGE, f"{row['size_bytes']} bytes > {limit} for {claimed}")
+    with store.open(row["landing_key"]) as handle:
+        head = handle.read(policy.probe.sniff_bytes)
+    mime = sniff_mime(head)
+    kind = policy.kind_of_mime(mime)
+    if kind is None:
+        raise MediaRejected(ReasonCode.UNSUPPORTED_TYPE, f"content is {mime}, not a media type we accept", mime)
+    if row["extension"] not in policy.kind_policy(kind).mime_extensions[mime]:
+        raise MediaRejected(ReasonCode.EXTENSION_MISMATCH, f"extension .{row['extension']} but content is {mime}", mime)
+    if kind not in kinds:  # unreachable while extensions map to one kind; kept as a guard
+        raise MediaRejected(ReasonCode.UNSUPPORTED_TYPE, f"content is {mime}, not accepted by {row['task']}", mime)
+    problem = header_offset_problem(mime, head)
+    if problem:
+        raise MediaRejected(ReasonCode.POLYGLOT, problem, mime)
+    job = ProbeJob(store.url, store.s3_endpoint, row["landing_key"], row["size_bytes"], mime, kind, row["extension"], policy)
+    return prober.probe(job)
 
 
 def _quarantine(store: ObjectStore, row: dict[str, Any], day: str, rejected: MediaRejected) -> dict[str, Any]:
@@ -163,7 +196,8 @@ def _quarantine(store: ObjectStore, row: dict[str, Any], day: str, rejected: Med
         "quarantined_at": now_utc().isoformat(),
     }
     # Only our own names are used below quarantine/: an upload's name can never pick the path.
-    store.copy_stream(row["landing_key"], f"{folder}/original")
+    if is_safe_key(row["landing_key"]):
+        store.copy_stream(row["landing_key"], f"{folder}/original")
     store.write_json(f"{folder}/reason.json", record)
     return {
         **{k: row[k] for k in ("media_id", "task", "sha256", "landing_key", "file_name", "size_bytes")},

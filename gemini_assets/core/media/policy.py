@@ -1,7 +1,9 @@
 """The media policy: every acceptance limit in one place.
 
-Defaults follow Gemini's documented limits (../shared/notes/gemini-api.md §2): accepted MIME
-types per kind, inline/Files API sizes. Tasks pick which kinds they accept (core/tasks).
+Defaults follow Gemini's documented limits (../shared/notes/gemini-api.md §2, media.md §4):
+accepted MIME types per kind (the names Gemini documents, e.g. ``audio/mp3``, ``video/mov``),
+Files API / inline sizes, PDF ≤ 1000 pages, audio ≤ 9.5 h per prompt, video ≈ 1 h at default
+resolution. Tasks pick which kinds they accept (core/tasks); this module decides what a kind is.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 MIB = 1024 * 1024
+GIB = 1024 * MIB
 
 
 class ReasonCode(StrEnum):
@@ -18,13 +21,23 @@ class ReasonCode(StrEnum):
     EMPTY_FILE = "empty_file"
     FILE_TOO_LARGE = "file_too_large"
     UNKNOWN_TASK = "unknown_task"
+    UNSAFE_NAME = "unsafe_name"
     UNSUPPORTED_EXTENSION = "unsupported_extension"
     UNSUPPORTED_TYPE = "unsupported_type"
     EXTENSION_MISMATCH = "extension_mismatch"
+    POLYGLOT = "polyglot"
     CORRUPT_MEDIA = "corrupt_media"
     DECOMPRESSION_BOMB = "decompression_bomb"
     RESOLUTION_OUT_OF_RANGE = "resolution_out_of_range"
     TOO_MANY_FRAMES = "too_many_frames"
+    DURATION_OUT_OF_RANGE = "duration_out_of_range"
+    UNSUPPORTED_CODEC = "unsupported_codec"
+    MISSING_STREAM = "missing_stream"
+    ENCRYPTED_PDF = "encrypted_pdf"
+    TOO_MANY_PAGES = "too_many_pages"
+    ACTIVE_CONTENT = "active_content"
+    PROBE_TIMEOUT = "probe_timeout"
+    PROBE_CRASHED = "probe_crashed"
     INVALID_SIDECAR = "invalid_sidecar"
 
 
@@ -32,13 +45,23 @@ REASON_DOCS: dict[ReasonCode, str] = {
     ReasonCode.EMPTY_FILE: "the upload has 0 bytes",
     ReasonCode.FILE_TOO_LARGE: "larger than the kind's max_bytes; rejected before reading",
     ReasonCode.UNKNOWN_TASK: "landed under a task folder the catalog does not know",
+    ReasonCode.UNSAFE_NAME: "the object's key could resolve outside the storage root (`..` segment, NUL); left in landing/, not read",
     ReasonCode.UNSUPPORTED_EXTENSION: "extension not accepted by the task",
-    ReasonCode.UNSUPPORTED_TYPE: "content is not a format the task accepts",
-    ReasonCode.EXTENSION_MISMATCH: "extension disagrees with the sniffed content type",
-    ReasonCode.CORRUPT_MEDIA: "the format's parser failed to decode it (truncated, damaged)",
-    ReasonCode.DECOMPRESSION_BOMB: "declared dimensions exceed the pixel limit",
-    ReasonCode.RESOLUTION_OUT_OF_RANGE: "image side or pixel count outside the policy range",
+    ReasonCode.UNSUPPORTED_TYPE: "sniffed content (libmagic) is not a type the task accepts, e.g. HTML, SVG, ELF, ZIP, GIF",
+    ReasonCode.EXTENSION_MISMATCH: "extension disagrees with the sniffed content type (e.g. an MP4 named .mp3)",
+    ReasonCode.POLYGLOT: "content is two formats at once: bytes before the PDF header or after the image's end",
+    ReasonCode.CORRUPT_MEDIA: "the format's parser failed to decode it (truncated, damaged, header lies about length)",
+    ReasonCode.DECOMPRESSION_BOMB: "declared pixels or a compressed stream inflate beyond the limits",
+    ReasonCode.RESOLUTION_OUT_OF_RANGE: "image/video side or pixel count outside the policy range",
     ReasonCode.TOO_MANY_FRAMES: "animated image with more frames than allowed",
+    ReasonCode.DURATION_OUT_OF_RANGE: "audio/video shorter or longer than the policy allows",
+    ReasonCode.UNSUPPORTED_CODEC: "container or codec not in the kind's allowlist",
+    ReasonCode.MISSING_STREAM: "no audio stream in an audio upload / no video stream in a video upload",
+    ReasonCode.ENCRYPTED_PDF: "the PDF is encrypted (with or without a user password)",
+    ReasonCode.TOO_MANY_PAGES: "the PDF has more pages than allowed",
+    ReasonCode.ACTIVE_CONTENT: "the PDF carries JavaScript, launch actions, embedded files, XFA or rich media",
+    ReasonCode.PROBE_TIMEOUT: "the parser did not finish within the time limit (child process killed)",
+    ReasonCode.PROBE_CRASHED: "the parser's child process died or ran out of its memory limit",
     ReasonCode.INVALID_SIDECAR: "the .meta.json sidecar is not valid JSON of the documented shape",
 }
 
@@ -61,15 +84,98 @@ class ImagePolicy:
 
 
 @dataclass(frozen=True)
+class AudioPolicy:
+    mime_extensions: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            "audio/wav": ("wav",),
+            "audio/mp3": ("mp3",),
+            "audio/ogg": ("ogg", "oga", "opus"),
+            "audio/flac": ("flac",),
+            "audio/aac": ("aac",),
+            "audio/mp4": ("m4a",),  # AAC/ALAC in an MP4 container
+        }
+    )
+    # FFmpeg demuxer to open each MIME with: never let FFmpeg guess from the name.
+    demuxers: dict[str, str] = field(
+        default_factory=lambda: {
+            "audio/wav": "wav", "audio/mp3": "mp3", "audio/ogg": "ogg", "audio/flac": "flac",
+            "audio/aac": "aac", "audio/mp4": "mp4",
+        }
+    )
+    codecs: frozenset[str] = frozenset(
+        {"mp3", "aac", "opus", "vorbis", "flac", "alac",
+         "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_u8", "pcm_f32le"}
+    )
+    max_bytes: int = 2 * GIB  # Files API per-file limit
+    min_duration_s: float = 0.1
+    max_duration_s: float = 9.5 * 3600  # Gemini: up to 9.5 h of audio per prompt
+
+
+@dataclass(frozen=True)
+class VideoPolicy:
+    mime_extensions: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            "video/mp4": ("mp4", "m4v"),
+            "video/webm": ("webm",),
+            "video/mov": ("mov",),
+        }
+    )
+    demuxers: dict[str, str] = field(
+        default_factory=lambda: {"video/mp4": "mp4", "video/webm": "webm", "video/mov": "mov"}
+    )
+    video_codecs: frozenset[str] = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
+    audio_codecs: frozenset[str] = frozenset({"aac", "mp3", "opus", "vorbis", "pcm_s16le"})
+    max_bytes: int = 2 * GIB
+    min_duration_s: float = 0.1
+    max_duration_s: float = 3600.0  # ~1 h at default media resolution fits a 1M-token context
+    min_side: int = 16
+    max_side: int = 8192
+
+
+@dataclass(frozen=True)
+class DocumentPolicy:
+    mime_extensions: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"application/pdf": ("pdf",)})
+    max_bytes: int = 50 * MIB  # Gemini: PDFs up to 50 MB
+    max_pages: int = 1000
+    reject_active_content: bool = True
+
+
+@dataclass(frozen=True)
+class ProbePolicy:
+    """Limits of the child process that runs the parsers (core/media/probe.py)."""
+
+    timeout_s: float = 30.0
+    timeout_s_per_gib: float = 60.0  # big videos are demuxed end to end: allow for I/O
+    memory_bytes: int = 1 * GIB  # RLIMIT_AS of the child; the imported libraries alone map ~330 MB
+    sniff_bytes: int = 8192
+
+
+@dataclass(frozen=True)
 class MediaPolicy:
     image: ImagePolicy = field(default_factory=ImagePolicy)
+    audio: AudioPolicy = field(default_factory=AudioPolicy)
+    video: VideoPolicy = field(default_factory=VideoPolicy)
+    document: DocumentPolicy = field(default_factory=DocumentPolicy)
+    probe: ProbePolicy = field(default_factory=ProbePolicy)
     # Items at or below this size are sent inline; larger ones go through the Files API.
     inline_max_bytes: int = 4 * MIB
 
+    def kind_policy(self, kind: str) -> ImagePolicy | AudioPolicy | VideoPolicy | DocumentPolicy:
+        return {"image": self.image, "audio": self.audio, "video": self.video, "document": self.document}[kind]
+
     def extensions_for(self, kind: str) -> set[str]:
-        if kind == "image":
-            return {ext for exts in self.image.mime_extensions.values() for ext in exts}
-        return set()
+        if kind not in ("image", "audio", "video", "document"):
+            return set()
+        return {ext for exts in self.kind_policy(kind).mime_extensions.values() for ext in exts}
+
+    def kind_of_mime(self, mime: str) -> str | None:
+        for kind in ("image", "audio", "video", "document"):
+            if mime in self.kind_policy(kind).mime_extensions:
+                return kind
+        return None
+
+    def kind_of_extension(self, extension: str, kinds: set[str]) -> str | None:
+        return next((kind for kind in sorted(kinds) if extension in self.extensions_for(kind)), None)
 
 
 DEFAULT_POLICY = MediaPolicy()

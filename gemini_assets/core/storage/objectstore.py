@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -19,6 +20,9 @@ from fsspec.implementations.local import LocalFileSystem
 from gemini_assets.core import settings
 
 CHUNK_BYTES = 1024 * 1024
+# s3fs buffers one block per open file (default 50 MiB): 8 MiB keeps memory flat and still makes
+# every write above it a multipart upload (S3's minimum part is 5 MiB).
+S3_BLOCK_BYTES = 8 * 1024 * 1024
 
 
 class UnsafeKeyError(ValueError):
@@ -26,12 +30,28 @@ class UnsafeKeyError(ValueError):
 
 
 def safe_key(*parts: str) -> str:
-    """Join key parts, refusing anything that could escape the storage root."""
+    """Join key parts, refusing anything that could escape the storage root.
+
+    A ``..`` segment is refused even when it would stay inside the root: on S3 it is a literal
+    name, on disk it is a step up, so the same key would mean two different objects.
+    """
     joined = posixpath.join(*parts)
     normalized = posixpath.normpath(joined)
-    if normalized.startswith(("/", "..")) or normalized in (".", "") or "\x00" in normalized:
+    if (
+        joined.startswith("/")
+        or normalized in (".", "")
+        or "\x00" in joined
+        or ".." in joined.split("/")
+    ):
         raise UnsafeKeyError(f"unsafe storage key: {joined!r}")
     return normalized
+
+
+def is_safe_key(key: str) -> bool:
+    try:
+        return safe_key(key) == key
+    except UnsafeKeyError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,7 @@ class ObjectStore:
         self.root_path = path.rstrip("/")
         self.url = root if not self.is_local else self.root_path
         self.storage_options = options
+        self.s3_endpoint = endpoint if not self.is_local else None
 
     def path(self, key: str) -> str:
         """Filesystem path (for fs calls) of a key."""
@@ -71,17 +92,22 @@ class ObjectStore:
         return self.fs.exists(self.path(key))
 
     def open(self, key: str, mode: str = "rb") -> IO[bytes]:
-        if "w" in mode and self.is_local:
-            self.fs.makedirs(posixpath.dirname(self.path(key)), exist_ok=True)
-        return self.fs.open(self.path(key), mode)
+        if self.is_local:
+            if "w" in mode:
+                self.fs.makedirs(posixpath.dirname(self.path(key)), exist_ok=True)
+            return self.fs.open(self.path(key), mode)
+        return self.fs.open(self.path(key), mode, block_size=S3_BLOCK_BYTES)
 
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as handle:
             return handle.read()
 
     def write_bytes(self, key: str, data: bytes) -> None:
+        view = memoryview(data)
         with self.open(key, "wb") as handle:
-            handle.write(data)
+            # In chunks: s3fs then streams parts as blocks fill instead of one oversized part.
+            for start in range(0, len(view), CHUNK_BYTES):
+                handle.write(view[start : start + CHUNK_BYTES])
 
     def read_json(self, key: str) -> Any:
         return json.loads(self.read_bytes(key))
@@ -99,11 +125,35 @@ class ObjectStore:
                 digest.update(chunk)
         return digest.hexdigest()
 
-    def copy_stream(self, source_key: str, target_key: str) -> None:
-        """Copy in bounded chunks: memory stays flat whatever the file size."""
-        with self.open(source_key) as src, self.open(target_key, "wb") as dst:
-            for chunk in iter(lambda: src.read(CHUNK_BYTES), b""):
-                dst.write(chunk)
+    def copy_stream(self, source_key: str, target_key: str, expected_sha256: str | None = None) -> None:
+        """Copy in bounded chunks: memory stays flat whatever the file size.
+
+        The target appears whole or not at all (S3: a multipart upload completes at close; disk:
+        a temporary name renamed at the end), so a crash never leaves a half object at a content
+        address. With ``expected_sha256`` the bytes copied must be the bytes that were hashed.
+        """
+        target = f"{posixpath.dirname(target_key)}/.partial-{uuid.uuid4().hex}" if self.is_local else target_key
+        digest = hashlib.sha256()
+        with self.open(source_key) as src:
+            dst = self.open(target, "wb")
+            try:
+                for chunk in iter(lambda: src.read(CHUNK_BYTES), b""):
+                    digest.update(chunk)
+                    dst.write(chunk)
+                if expected_sha256 and digest.hexdigest() != expected_sha256:
+                    raise ValueError(f"{source_key} changed while being copied (sha256 differs)")
+            except BaseException:
+                if self.is_local:
+                    dst.close()
+                else:  # s3fs: abort the multipart upload; the object never appears
+                    dst.discard()
+                    dst.closed = True
+                if self.is_local and self.fs.exists(self.path(target)):
+                    self.fs.rm(self.path(target))
+                raise
+            dst.close()
+        if self.is_local:
+            self.fs.mv(self.path(target), self.path(target_key))
 
     def walk_files(self, prefix: str) -> Iterator[StoredObject]:
         """Every object below ``prefix``, sorted by key, as keys relative to the root."""

@@ -1,0 +1,181 @@
+"""Gate 2: the format's own parser, in a child process with a timeout and a memory limit.
+
+Pillow, FFmpeg (PyAV) and pypdf are large native or recursive parsers fed with hostile bytes: a
+hang, a runaway allocation or a segfault must cost one upload, never the run. One long-lived
+child serves many files (start-up with the imports is ~0.5 s, far more than a probe); it is
+killed and replaced after a timeout or a crash.
+
+The child is started with the "spawn" context on purpose: fork would copy a Dagster step
+process with its threads and held locks (gRPC, logging, the event loop) into the child, which can
+deadlock; spawn starts a clean interpreter. The memory limit is ``RLIMIT_AS`` set in the child
+before it imports the parsers. The child exits on its own when the parent goes away (its pipe
+reaches EOF), so no process outlives its parent.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import resource
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from gemini_assets.core.media.facts import MediaFacts, MediaRejected
+from gemini_assets.core.media.policy import GIB, MediaPolicy, ProbePolicy, ReasonCode
+
+_CONTEXT = multiprocessing.get_context("spawn")
+
+
+class ProbeUnavailable(RuntimeError):
+    """The probe could not judge the file for reasons outside the file (storage, credentials)."""
+
+
+@dataclass(frozen=True)
+class ProbeJob:
+    """Everything the child needs to open and judge one stored object (picklable)."""
+
+    store_url: str
+    s3_endpoint: str | None
+    key: str
+    size: int
+    mime: str
+    kind: str
+    extension: str
+    policy: MediaPolicy
+
+
+def run_probe(job: ProbeJob) -> MediaFacts:
+    """Parse one object with its kind's parser (in the child; importable for direct use too)."""
+    from gemini_assets.core.media.audio_video import probe_audio_video
+    from gemini_assets.core.media.images import probe_image
+    from gemini_assets.core.media.pdf import probe_pdf
+    from gemini_assets.core.storage.objectstore import ObjectStore
+
+    try:  # a storage failure is not a property of the file: it must fail the run, not quarantine
+        store = ObjectStore(job.store_url, job.s3_endpoint)
+        stream = store.open(job.key)
+        stream.read(1)
+        stream.seek(0)
+    except Exception as exc:
+        raise ProbeUnavailable(f"cannot read {job.key!r} from storage: {type(exc).__name__}: {exc}") from None
+    with stream:
+        if job.kind == "image":
+            return probe_image(stream, job.extension, job.policy.image, job.mime)
+        if job.kind in ("audio", "video"):
+            return probe_audio_video(stream, job.size, job.mime, job.kind, job.policy.kind_policy(job.kind))
+        return probe_pdf(stream, job.policy.document)
+
+
+def _child_main(conn: Connection, memory_bytes: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, hard))
+    import gemini_assets.core.media.audio_video  # noqa: F401  (fail here, not mid-job, if the limit is too small)
+    import gemini_assets.core.media.images  # noqa: F401
+    import gemini_assets.core.media.pdf  # noqa: F401
+
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        try:
+            conn.send(("ok", run_probe(job)))
+        except MediaRejected as rejected:
+            conn.send(("rejected", rejected))
+        except ProbeUnavailable as unavailable:
+            conn.send(("unavailable", str(unavailable)))
+        except MemoryError:
+            conn.send(("crashed", f"the parser exceeded the {memory_bytes // 2**20} MiB memory limit"))
+            return
+        except Exception as exc:  # any other parser failure is a property of the file
+            conn.send(("rejected", MediaRejected(ReasonCode.CORRUPT_MEDIA, f"{type(exc).__name__}: {exc}", job.mime)))
+
+
+class Prober:
+    """A parent-side handle on the probe child; one job at a time."""
+
+    def __init__(self, policy: ProbePolicy):
+        self.policy = policy
+        self._process = None
+        self._conn: Connection | None = None
+
+    def _start(self) -> None:
+        parent, child = _CONTEXT.Pipe()
+        process = _CONTEXT.Process(
+            target=_child_main, args=(child, self.policy.memory_bytes), name="gemini-assets-probe"
+        )
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+
+    def probe(self, job: ProbeJob) -> MediaFacts:
+        """The file's facts, or MediaRejected (including probe_timeout / probe_crashed)."""
+        if self._process is None or not self._process.is_alive():
+            self.close()
+            self._start()
+        timeout = self.policy.timeout_s + self.policy.timeout_s_per_gib * job.size / GIB
+        assert self._conn is not None
+        try:
+            self._conn.send(job)
+            ready = self._conn.poll(timeout)
+            status, payload = self._conn.recv() if ready else ("timeout", None)
+        except (EOFError, OSError, BrokenPipeError):
+            status, payload = "crashed", None
+        if status == "ok":
+            return payload
+        if status == "rejected":
+            raise payload
+        if status == "unavailable":
+            raise ProbeUnavailable(payload)
+        exit_code = self._stop()
+        if status == "timeout":
+            raise MediaRejected(ReasonCode.PROBE_TIMEOUT, f"no verdict within {timeout:.1f} s; parser killed", job.mime)
+        raise MediaRejected(ReasonCode.PROBE_CRASHED, payload or f"parser process died (exit code {exit_code})", job.mime)
+
+    def _stop(self) -> int | None:
+        process, self._process = self._process, None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if process is None:
+            return None
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+        return process.exitcode
+
+    def close(self) -> None:
+        self._stop()
+
+    def __enter__(self) -> Prober:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+_shared: Prober | None = None
+_shared_env: int | None = None
+
+
+def _storage_env() -> int:
+    # The child reads storage with the environment it was spawned with (credentials included).
+    return hash(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("AWS_", "GEMINI_ASSETS_")))))
+
+
+def shared_prober(policy: ProbePolicy) -> Prober:
+    """A process-wide prober (closed at exit), replaced when the policy or the storage env changes."""
+    global _shared, _shared_env
+    env = _storage_env()
+    if _shared is None or _shared.policy != policy or _shared_env != env:
+        if _shared is not None:
+            _shared.close()
+        _shared, _shared_env = Prober(policy), env
+    return _shared
+
+
+@atexit.register
+def _close_shared() -> None:
+    if _shared is not None:
+        _shared.close()
