@@ -1,10 +1,13 @@
 """The one Definitions object of the code location."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from gemini_assets.defs import costs, gemini, ingest, records
 from gemini_assets.defs.jobs import daily_pipeline, daily_schedule
 from gemini_assets.defs.resources import default_resources
+from gemini_assets.defs.sensors import landing_sensor
 
 ASSETS = [
     ingest.raw_media,
@@ -17,9 +20,20 @@ ASSETS = [
     costs.billing_reconciliation,
 ]
 
+# The cost tables are what finance reads each morning: the 02:00 run must have refreshed them.
+# Warn after 26 h without a materialization (the nightly run is late), fail after 30 h (missed).
+COST_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=30), warn_window=timedelta(hours=26))
+COST_TABLES = ["call_ledger", "daily_costs"]
+
+
+def _cost_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
+    return dg.apply_freshness_policy(spec, COST_FRESHNESS) if spec.key.to_user_string() in COST_TABLES else spec
+
+
 defs = dg.Definitions(
-    assets=ASSETS,
+    assets=dg.map_asset_specs(_cost_freshness, ASSETS),
     jobs=[daily_pipeline],
     schedules=[daily_schedule],
+    sensors=[landing_sensor],
     resources=default_resources(),
 )

@@ -30,7 +30,9 @@ def test_schedule_runs_by_default_and_targets_yesterday():
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc),
+            repository_def=defs.get_repository_def(),
         )
         data = schedule.evaluate_tick(context)
     assert [request.partition_key for request in data.run_requests] == ["2026-11-24"]
