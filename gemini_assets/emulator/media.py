@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import av
 from PIL import Image
+from pypdf import PdfReader
 
 from .errors import invalid
 
@@ -44,6 +47,56 @@ class ImageFacts:
         )
 
 
+@dataclass(frozen=True)
+class StreamFacts:
+    """Audio/video facts measured with PyAV (container header, then packet timestamps)."""
+
+    duration_s: float
+    container: str  # e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    audio_codec: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    video_s: float = 0.0  # per-stream lengths: frames are sampled over the video track only
+    audio_s: float = 0.0
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+    def sentence(self) -> str:
+        if self.video_codec:
+            sound = f"{self.audio_codec} audio at {self.sample_rate} Hz" if self.has_audio else "no audio track"
+            return (
+                f"A {self.duration_s:.1f}-second {self.width}x{self.height} {self.video_codec} video "
+                f"at {self.fps:.0f} fps with {sound}."
+            )
+        return (
+            f"A {self.duration_s:.1f}-second {self.audio_codec} audio recording, "
+            f"{self.sample_rate} Hz, {_channel_word(self.channels)}."
+        )
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    pages: int
+    title: str
+    first_line: str
+
+    def sentence(self) -> str:
+        pages = f"{self.pages} page" + ("s" if self.pages != 1 else "")
+        title = f" titled '{self.title}'" if self.title else ""
+        start = f", starting '{self.first_line}'" if self.first_line else ""
+        return f"A {pages} PDF document{title}{start}."
+
+
+def _channel_word(channels: int | None) -> str:
+    return {1: "mono", 2: "stereo"}.get(channels or 0, f"{channels} channels")
+
+
 @dataclass
 class MediaItem:
     """One media part of a request, inline or by file reference."""
@@ -55,6 +108,8 @@ class MediaItem:
     resolution: str | None = None  # per-part MEDIA_RESOLUTION_* override
     resolution_tokens: int | None = None  # per-part explicit num_tokens
     image: ImageFacts | None = None
+    stream: StreamFacts | None = None  # audio / video
+    document: DocumentFacts | None = None
 
     @property
     def kind(self) -> str:
@@ -67,13 +122,78 @@ class MediaItem:
         return "document"
 
     def sentence(self) -> str:
-        if self.image is not None:
-            return self.image.sentence()
+        for facts in (self.image, self.stream, self.document):
+            if facts is not None:
+                return facts.sentence()
         subtype = self.mime_type.split("/")[-1].upper()
         return f"A {self.size}-byte {subtype} {self.kind} file."
 
     def log_entry(self) -> dict:
         return {"source": self.source, "mime_type": self.mime_type, "bytes": self.size, "sha256": self.sha256}
+
+
+def attach_facts(item: MediaItem, source: bytes | Path) -> None:
+    """Measure the item's media (bytes inline, a path for uploaded files) and attach the facts."""
+    if item.kind == "image":
+        item.image = analyze_image(source.read_bytes() if isinstance(source, Path) else source)
+    elif item.kind in ("audio", "video"):
+        item.stream = analyze_stream(source, item.kind)
+    elif item.mime_type == "application/pdf":
+        item.document = analyze_pdf(source)
+
+
+def _open(source: bytes | Path):
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+
+
+def analyze_stream(source: bytes | Path, kind: str) -> StreamFacts:
+    try:
+        with _open(source) as handle, av.open(handle, metadata_errors="ignore") as container:
+            video = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
+            audio = next(iter(container.streams.audio), None)
+            spans: dict[str, list[float]] = {}
+            for packet in container.demux(*(s for s in (video, audio) if s is not None)):
+                if packet.pts is None or packet.time_base is None:
+                    continue
+                begin = float(packet.pts * packet.time_base)
+                span = spans.setdefault(packet.stream.type, [begin, begin])
+                span[0] = min(span[0], begin)
+                span[1] = max(span[1], begin + float((packet.duration or 0) * packet.time_base))
+            lengths = {kind_: end - begin for kind_, (begin, end) in spans.items()}
+            duration = max(lengths.values(), default=0.0)
+            if duration <= 0 and container.duration:
+                duration = container.duration / 1_000_000
+            facts = StreamFacts(
+                duration_s=round(duration, 3),
+                container=container.format.name,
+                video_codec=video.codec_context.codec.canonical_name if video else None,
+                width=video.codec_context.width if video else None,
+                height=video.codec_context.height if video else None,
+                fps=float(video.average_rate or video.guessed_rate or 0) if video else None,
+                audio_codec=audio.codec_context.codec.canonical_name if audio else None,
+                sample_rate=audio.codec_context.sample_rate if audio else None,
+                channels=audio.codec_context.layout.nb_channels if audio else None,
+                video_s=round(lengths.get("video", 0.0), 3),
+                audio_s=round(lengths.get("audio", 0.0), 3),
+            )
+    except Exception as exc:  # FFmpeg raises many types for corrupt input
+        raise invalid(f"Unable to process input {kind}. ({type(exc).__name__})") from None
+    if (kind == "video" and facts.video_codec is None) or (kind == "audio" and facts.audio_codec is None):
+        raise invalid(f"Unable to process input {kind}: no {kind} stream.")
+    return facts
+
+
+def analyze_pdf(source: bytes | Path) -> DocumentFacts:
+    try:
+        with _open(source) as handle:
+            reader = PdfReader(handle)
+            pages = len(reader.pages)
+            title = str((reader.metadata or {}).get("/Title") or "").strip()
+            text = reader.pages[0].extract_text() if pages else ""
+    except Exception as exc:  # pypdf raises many types for corrupt input
+        raise invalid(f"Unable to process input document. ({type(exc).__name__})") from None
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return DocumentFacts(pages=pages, title=title[:80], first_line=first_line[:80])
 
 
 def analyze_image(data: bytes) -> ImageFacts:

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import ApiError, invalid
 from .files_api import get_live_file
-from .media import MediaItem, analyze_image
+from .media import MediaItem, attach_facts
 from .protocol import pick
 from .state import StateStore
 
@@ -82,8 +82,7 @@ def _inline_item(inline: dict[str, Any]) -> MediaItem:
         raise invalid("inline_data.mime_type is required.")
     data = decode_base64(str(pick(inline, "data", default="")))
     item = MediaItem("inline", mime, len(data), hashlib.sha256(data).hexdigest())
-    if item.kind == "image":
-        item.image = analyze_image(data)
+    attach_facts(item, data)
     return item
 
 
@@ -108,8 +107,7 @@ def _file_item(store: StateStore, file_data: dict[str, Any]) -> MediaItem:
         raise ApiError("FAILED_PRECONDITION", f"The File {stored.file_id} is not in an ACTIVE state and usage is not allowed.")
     mime = pick(file_data, "mime_type", "mimeType") or stored.mime_type
     item = MediaItem("file", mime, stored.size, stored.sha256_hex)
-    if item.kind == "image":
-        item.image = analyze_image(stored.read_bytes())
+    attach_facts(item, stored.data_path)  # a path: large videos are never read whole
     return item
 
 

@@ -1,7 +1,9 @@
-"""Token accounting that mirrors the documented Gemini rules (notes §2 "Tokens").
+"""Token accounting that mirrors the documented Gemini rules (notes/gemini-api.md §2 "Tokens").
 
-Per-kind counters live in one table so duration-based audio/video/PDF counts can be
-added later without touching the callers.
+Counts come from the measured media (media.py): images by size or media resolution, audio at
+32 tokens per second, video at 258 tokens per frame sampled at 1 fps plus 32 per second for
+its audio track (reported under AUDIO, as the API does), PDFs per page (258 on Gemini 2.x, the
+media resolution's budget on Gemini 3+, MEDIUM = 560 by default).
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ DEFAULT_IMAGE_RESOLUTION = "MEDIA_RESOLUTION_HIGH"
 LEGACY_TILE = 768
 LEGACY_SMALL_SIDE = 384
 LEGACY_TILE_TOKENS = 258
-FLAT_MEDIA_TOKENS = 258  # placeholder for audio/video/pdf until durations/pages are measured
+FLAT_MEDIA_TOKENS = 258  # a non-PDF document (plain text etc.): no page count to measure
+AUDIO_TOKENS_PER_S = 32
+VIDEO_FRAME_TOKENS = 258
+VIDEO_FRAMES_PER_S = 1
+PDF_PAGE_TOKENS_LEGACY = 258
+DEFAULT_PDF_RESOLUTION = "MEDIA_RESOLUTION_MEDIUM"
 
 
 def text_tokens(text: str) -> int:
@@ -63,16 +70,46 @@ def _image_tokens(item: MediaItem, model: str, default_resolution: str | None) -
     return RESOLUTION_TOKENS[level]
 
 
-def _flat_tokens(item: MediaItem, model: str, default_resolution: str | None) -> int:
-    return FLAT_MEDIA_TOKENS
+def _audio_tokens(item: MediaItem, model: str, default_resolution: str | None) -> dict[str, int]:
+    duration = item.stream.audio_s or item.stream.duration_s if item.stream else 0.0
+    return {"AUDIO": math.ceil(duration * AUDIO_TOKENS_PER_S)}
 
 
-MediaCounter = Callable[[MediaItem, str, "str | None"], int]
+def _video_tokens(item: MediaItem, model: str, default_resolution: str | None) -> dict[str, int]:
+    facts = item.stream
+    if facts is None:
+        return {"VIDEO": VIDEO_FRAME_TOKENS}
+    # One frame per second of the video track: frames at t = 0, 1, 2 for a 3.0 s clip.
+    frames = max(1, math.ceil(round((facts.video_s or facts.duration_s) * VIDEO_FRAMES_PER_S, 3)))
+    counts = {"VIDEO": frames * VIDEO_FRAME_TOKENS}
+    if facts.has_audio:
+        counts["AUDIO"] = math.ceil(facts.audio_s * AUDIO_TOKENS_PER_S)
+    return counts
+
+
+def _document_tokens(item: MediaItem, model: str, default_resolution: str | None) -> dict[str, int]:
+    if item.document is None:
+        return {"DOCUMENT": FLAT_MEDIA_TOKENS}
+    if is_legacy_model(model):
+        per_page = PDF_PAGE_TOKENS_LEGACY
+    elif item.resolution_tokens:
+        per_page = item.resolution_tokens
+    else:
+        level = (
+            _normalize_resolution(item.resolution)
+            or _normalize_resolution(default_resolution)
+            or DEFAULT_PDF_RESOLUTION
+        )
+        per_page = RESOLUTION_TOKENS[level]
+    return {"DOCUMENT": item.document.pages * per_page}
+
+
+MediaCounter = Callable[[MediaItem, str, "str | None"], dict[str, int]]
 COUNTERS: dict[str, MediaCounter] = {
-    "image": _image_tokens,
-    "video": _flat_tokens,
-    "audio": _flat_tokens,
-    "document": _flat_tokens,
+    "image": lambda item, model, res: {"IMAGE": _image_tokens(item, model, res)},
+    "video": _video_tokens,
+    "audio": _audio_tokens,
+    "document": _document_tokens,
 }
 
 
@@ -83,8 +120,8 @@ def prompt_token_details(prompt: Prompt, model: str, media_resolution: str | Non
     if texts:
         totals["TEXT"] = text_tokens("".join(texts))
     for item in prompt.media:
-        modality = MODALITY_BY_KIND[item.kind]
-        totals[modality] = totals.get(modality, 0) + COUNTERS[item.kind](item, model, media_resolution)
+        for modality, count in COUNTERS[item.kind](item, model, media_resolution).items():
+            totals[modality] = totals.get(modality, 0) + count
     return [{"modality": m, "tokenCount": totals[m]} for m in MODALITY_ORDER if m in totals]
 
 

@@ -1,9 +1,10 @@
 """Realistic sample uploads for a day, generated on the fly (no binaries in git).
 
 Mostly valid product photos (simple drawn products on plain or busy backgrounds, with a sidecar
-whose context names the product), plus a few of the invalid uploads production sees: empty
-files, HTML renamed to .jpg, truncated JPEGs, tiny images, GIFs renamed .png, unsupported
-extensions, broken sidecars.
+whose context names the product); about a tenth each of business PDFs, short videos and short
+recordings for the other tasks; plus a few of the invalid uploads production sees: empty files,
+HTML renamed to .jpg or .pdf, truncated JPEGs and MP4s, tiny images, GIFs renamed .png, an MP4
+named .mp3, unsupported extensions, broken sidecars.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from gemini_assets.core.media.sample_media import AUDIO_FORMATS, VIDEO_FORMATS, make_audio, make_pdf, make_video
 from gemini_assets.core.storage.objectstore import ObjectStore
 
 COLOURS = {
@@ -33,6 +35,15 @@ PRODUCTS = [  # (name, category, drawing)
     ("notebook", "stationery", "book"),
 ]
 UPLOADERS = ["shop-berlin", "shop-lyon", "warehouse-7", "mobile-app"]
+IMAGE_TASK = "product_recognition"
+ALL_TASKS = "all"  # seed_day(task=ALL_TASKS) / `gemini-assets seed --task all`: every task in one day
+# Share of a seeded day per other task (the rest are product photos for the image task).
+OTHER_TASK_SHARE = {"document_extraction": 0.1, "video_summary": 0.1, "audio_summary": 0.1}
+DOCUMENTS = [  # (document type, title, labelled fields)
+    ("invoice", "Invoice", [("Invoice number", "INV-2026-{n:04d}"), ("Date", "2026-11-{d:02d}"), ("Total", "{amount}.00 EUR")]),
+    ("receipt", "Receipt", [("Store", "Shop Lyon"), ("Date", "2026-11-{d:02d}"), ("Amount paid", "{amount}.50 EUR")]),
+    ("letter", "Delivery notice", [("Order", "ORD-{n:05d}"), ("Carrier", "Parcel Express"), ("Expected", "2026-12-{d:02d}")]),
+]
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,44 @@ def _large_photo(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
     return f"studio_scan_{index:04d}.png", _encode(noise, "png"), {"uploader": "studio", "consent": True, "context": "high-resolution studio scan"}
 
 
+def _document_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+    kind, title, fields = rng.choice(DOCUMENTS)
+    values = {"n": rng.randrange(1, 9999), "d": rng.randrange(1, 28), "amount": rng.randrange(5, 900)}
+    lines = [title.upper(), ""] + [f"{label}: {value.format(**values)}" for label, value in fields]
+    pages = [lines] + [[f"{title} - page {p + 2}", "Terms and conditions apply."] for p in range(rng.randrange(0, 3))]
+    sidecar = {"uploader": rng.choice(UPLOADERS), "consent": True, "residency": "global", "context": f"scanned {kind}"}
+    return f"{kind}_{index:04d}.pdf", make_pdf(pages, title=title), sidecar
+
+
+def _video_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+    name, _, _ = rng.choice(PRODUCTS)
+    colour_name = rng.choice(list(COLOURS))
+    ext = rng.choice(sorted(VIDEO_FORMATS))
+    data = make_video(ext, seconds=rng.choice([1.0, 2.0, 3.0]), colour=COLOURS[colour_name], with_audio=rng.random() < 0.7)
+    sidecar = {"uploader": rng.choice(UPLOADERS), "consent": True, "context": f"short clip of a {colour_name} {name}"}
+    return f"clip_{index:04d}.{ext}", data, sidecar
+
+
+def _audio_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+    ext = rng.choice(sorted(AUDIO_FORMATS))
+    freq = rng.choice([220.0, 330.0, 440.0, 660.0])
+    data = make_audio(ext, seconds=rng.choice([1.0, 2.0, 3.0]), freq=freq, seed=index)
+    sidecar = {"uploader": rng.choice(UPLOADERS), "consent": True, "context": f"voice memo {index} (test tone {freq:.0f} Hz)"}
+    return f"memo_{index:04d}.{ext}", data, sidecar
+
+
+def _invalid_other_uploads(rng: random.Random) -> list[tuple[str, str, bytes, dict | bytes | None]]:
+    """(task, name, bytes, sidecar) of broken documents, videos and recordings."""
+    clip = make_video("mp4", seconds=2.0)
+    memo = make_audio("mp3", seconds=3.0)
+    return [
+        ("document_extraction", "statement.pdf", b"<!DOCTYPE html><html><body>bank statement</body></html>", {"uploader": "mobile-app", "consent": True}),
+        ("video_summary", "interrupted_clip.mp4", clip[: len(clip) // 2], {"uploader": "mobile-app", "consent": True}),
+        ("audio_summary", "clip_as_audio.mp3", clip, {"uploader": "shop-lyon", "consent": True}),
+        ("audio_summary", "cut_memo.mp3", memo[: len(memo) // 3], {"uploader": "warehouse-7", "consent": True}),
+    ]
+
+
 def _invalid_uploads(rng: random.Random) -> list[tuple[str, bytes, dict | bytes | None]]:
     jpeg = _encode(_draw_product("mug", COLOURS["blue"], (640, 480), False, rng), "jpg")
     gif = io.BytesIO()
@@ -116,19 +165,32 @@ def _invalid_uploads(rng: random.Random) -> list[tuple[str, bytes, dict | bytes 
 
 
 def seed_day(
-    store: ObjectStore, day: str, count: int, task: str = "product_recognition", progress: Callable[[int], None] | None = None
+    store: ObjectStore, day: str, count: int, task: str = IMAGE_TASK, progress: Callable[[int], None] | None = None
 ) -> SeedSummary:
-    """Write ``count`` uploads for ``day`` (about 1 in 12 invalid, at least one when count >= 8)."""
+    """Write ``count`` uploads for ``day`` (about 1 in 12 invalid, at least one when count >= 8).
+
+    Photos go to ``task``. With ``task="all"`` photos go to product_recognition and, from 10
+    uploads on, about 10% each go to the document, video and audio tasks as well.
+    """
     rng = random.Random(f"{day}-{count}")
-    invalid = _invalid_uploads(rng)
+    mixed = task == ALL_TASKS
+    task = IMAGE_TASK if mixed else task
+    others = {name: int(count * share) for name, share in OTHER_TASK_SHARE.items()} if mixed and count >= 10 else {}
+    invalid = [(task, *upload) for upload in _invalid_uploads(rng)]
+    if others:
+        invalid += _invalid_other_uploads(rng)
     n_invalid = min(len(invalid), max(1, count // 12)) if count >= 8 else 0
-    uploads: list[tuple[str, bytes, dict | bytes | None]] = list(rng.sample(invalid, n_invalid))
+    uploads: list[tuple[str, str, bytes, dict | bytes | None]] = list(rng.sample(invalid, n_invalid))
     n_large = 1 if count >= 20 else 0
-    uploads += [_large_photo(rng, i) for i in range(n_large)]
-    uploads += [_valid_upload(rng, i) for i in range(count - n_invalid - n_large)]
+    uploads += [(task, *_large_photo(rng, i)) for i in range(n_large)]
+    makers = {"document_extraction": _document_upload, "video_summary": _video_upload, "audio_summary": _audio_upload}
+    for other, n in others.items():
+        uploads += [(other, *makers[other](rng, i)) for i in range(n)]
+    n_photos = count - len(uploads)
+    uploads += [(task, *_valid_upload(rng, i)) for i in range(n_photos)]
     keys = []
-    for name, data, sidecar in uploads:
-        folder = f"landing/{day}/{task}/{rng.choice(UPLOADERS)}"
+    for upload_task, name, data, sidecar in uploads:
+        folder = f"landing/{day}/{upload_task}/{rng.choice(UPLOADERS)}"
         key = f"{folder}/{name}"
         store.write_bytes(key, data)
         if sidecar is not None:
