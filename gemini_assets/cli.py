@@ -44,11 +44,13 @@ def seed(day: str, count: int, task: str) -> None:
 @main.command()
 @click.option("--port", default=8765, show_default=True, type=int, help="Port on 127.0.0.1 (0 = any free port).")
 @click.option("--state-dir", default=None, help=f"Where uploaded files live (default: ${settings.EMULATOR_STATE_ENV} or ~/.cache).")
-def emulator(port: int, state_dir: str | None) -> None:
+@click.option("--knobs", default=None, help="Emulator knobs: JSON or a JSON file (default: $GEMINI_EMULATOR_KNOBS); README: Model gateway.")
+def emulator(port: int, state_dir: str | None, knobs: str | None) -> None:
     """Serve the bundled Gemini API emulator in the foreground."""
     from gemini_assets.emulator.server import main as serve
 
-    serve(["--port", str(port), "--state-dir", str(state_dir or settings.emulator_state_dir())])
+    args = ["--port", str(port), "--state-dir", str(state_dir or settings.emulator_state_dir())]
+    serve(args + (["--knobs", knobs] if knobs else []))
 
 
 @main.command()
