@@ -29,7 +29,7 @@ def main() -> None:
 @main.command()
 @click.option("--date", "day", default=_yesterday, callback=_valid_day, help="Partition day, YYYY-MM-DD (default: yesterday, UTC).")
 @click.option("--count", default=40, show_default=True, type=click.IntRange(1, 100_000), help="Uploads to write.")
-@click.option("--task", default="product_recognition", show_default=True)
+@click.option("--task", default="all", show_default=True, help="A task name, or 'all' for a mixed day (images, PDFs, videos, recordings).")
 def seed(day: str, count: int, task: str) -> None:
     """Write realistic sample uploads (a few invalid) into landing/<date>/<task>/."""
     from gemini_assets.core.media.samples import seed_day
@@ -62,7 +62,7 @@ def demo(day: str, count: int, no_seed: bool) -> None:
     from gemini_assets.demo import print_summary, run_day
 
     if not no_seed:
-        seed.callback(day=day, count=count, task="product_recognition")
+        seed.callback(day=day, count=count, task="all")
     backend = "Gemini API" if settings.api_key() else "bundled emulator (GEMINI_API_KEY unset)"
     click.echo(f"materializing {day} on the {backend} ...")
     ok = run_day(day)

@@ -67,9 +67,11 @@ def print_summary(day: str) -> None:
         ):
             cost_text = f"${cost:.4f}" if cost is not None else "unpriced"
             click.echo(f"  cost {model}: {calls} calls, {tokens_in} in / {tokens_out} out tokens, {cost_text}")
-        sample = query(f"SELECT record_json FROM {source('validated_records')} LIMIT 3")
-        for (record,) in sample:
-            click.echo(f"  record: {record[:150]}")
+        by_task = query(
+            f"SELECT task, count(*), any_value(record_json) FROM {source('validated_records')} GROUP BY 1 ORDER BY 1"
+        )
+        for task, count, record in by_task:
+            click.echo(f"  {task}: {count} records, e.g. {record[:130]}")
     except duckdb.Error:
         pass
     click.echo(

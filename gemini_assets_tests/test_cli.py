@@ -1,3 +1,4 @@
+import re
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from gemini_assets.cli import main
 
 
 def test_seed_writes_uploads_with_sidecars(store):
-    result = CliRunner().invoke(main, ["seed", "--date", "2026-11-21", "--count", "12"])
+    result = CliRunner().invoke(main, ["seed", "--date", "2026-11-21", "--count", "12", "--task", "product_recognition"])
     assert result.exit_code == 0, result.output
     files = [o.key for o in store.walk_files("landing/2026-11-21/product_recognition")]
     uploads = [k for k in files if not k.endswith(".meta.json")]
@@ -24,9 +25,11 @@ def test_bad_date_is_a_clear_error():
 
 
 def test_demo_runs_a_day_and_prints_a_summary():
-    result = CliRunner().invoke(main, ["demo", "--date", "2026-11-22", "--count", "10"])
+    result = CliRunner().invoke(main, ["demo", "--date", "2026-11-22", "--count", "20"])
     assert result.exit_code == 0, result.output
     assert "validated_records" in result.output and "cost gemini-3.8-flash" in result.output
+    for task in ("product_recognition", "document_extraction", "video_summary", "audio_summary"):
+        assert re.search(rf"  {task}: [1-9]\d* records, e.g. {{", result.output), task
     assert "read_parquet(" in result.output
 
 
