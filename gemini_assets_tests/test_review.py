@@ -39,7 +39,7 @@ def reviewed_day(store):
         buffer = io.BytesIO()
         Image.new("RGB", (80, 60), (30 * index, 90, 200)).save(buffer, format="PNG")
         store.write_bytes(key, buffer.getvalue())
-        store.write_bytes(key + ".meta.json", json.dumps({"context": f"blue mug [[emulate:{shape}]]"}).encode())
+        store.write_bytes(key + ".meta.json", json.dumps({"consent": True, "context": f"blue mug [[emulate:{shape}]]"}).encode())
         ids[shape] = media_id_for(key)
     assert dg.materialize(ASSETS, partition_key=DAY, resources=default_resources()).success
     return ids

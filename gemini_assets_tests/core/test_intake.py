@@ -5,6 +5,7 @@ from gemini_assets.core.media.policy import DEFAULT_POLICY
 from gemini_assets.core.media.samples import seed_day
 from gemini_assets.core.storage.objectstore import UnsafeKeyError, safe_key
 from gemini_assets.core.tasks.catalog import task_kinds
+from gemini_assets_tests.landing import land
 
 DAY = "2026-11-20"
 
@@ -27,8 +28,8 @@ def test_seeded_day_splits_into_accepted_and_quarantined(store):
 
 
 def test_identical_content_is_stored_once(store):
-    store.write_bytes(f"landing/{DAY}/product_recognition/a/x.png", _png())
-    store.write_bytes(f"landing/{DAY}/product_recognition/b/y.png", _png())
+    land(store, f"landing/{DAY}/product_recognition/a/x.png", _png())
+    land(store, f"landing/{DAY}/product_recognition/b/y.png", _png())
     rows = scan_landing(store, DAY)
     keys = {validate_and_store(store, r, DAY, DEFAULT_POLICY, task_kinds()).accepted["storage_key"] for r in rows}
     assert len(keys) == 1 and len(list(store.walk_files("media"))) == 1
@@ -59,3 +60,17 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (10, 200, 10)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def test_uploads_without_consent_are_quarantined_after_their_technical_check(store):
+    land(store, f"landing/{DAY}/product_recognition/given.png", _png())
+    land(store, f"landing/{DAY}/product_recognition/refused.png", _png(), consent=False)
+    store.write_bytes(f"landing/{DAY}/product_recognition/no_sidecar.png", _png())
+    store.write_bytes(f"landing/{DAY}/product_recognition/broken_no_sidecar.png", b"<html>")
+    results = {r["file_name"]: validate_and_store(store, r, DAY, DEFAULT_POLICY, task_kinds()) for r in scan_landing(store, DAY)}
+    assert results["given.png"].accepted is not None
+    assert results["refused.png"].quarantined["reason_code"] == "no_consent"
+    assert "consent is False" in results["refused.png"].quarantined["reason_detail"]
+    assert results["no_sidecar.png"].quarantined["reason_detail"].endswith("(no sidecar)")
+    assert results["broken_no_sidecar.png"].quarantined["reason_code"] == "unsupported_type"
+    assert len(list(store.walk_files("media"))) == 1  # only the consented upload was stored

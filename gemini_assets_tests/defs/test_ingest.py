@@ -7,6 +7,7 @@ from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.ingest import INTAKE_CONSERVATION
 from gemini_assets.defs.resources import default_resources
 from gemini_assets_tests.core.media.hostile import hostile_corpus
+from gemini_assets_tests.landing import land
 
 DAY = "2026-11-19"
 
@@ -14,7 +15,7 @@ DAY = "2026-11-19"
 def test_hostile_partition_succeeds_and_conserves_every_upload(backend_store):
     corpus = hostile_corpus()
     for case in corpus:
-        backend_store.write_bytes(f"landing/{DAY}/{case.task}/uploader/{case.name}", case.data)
+        land(backend_store, f"landing/{DAY}/{case.task}/uploader/{case.name}", case.data)
 
     result = dg.materialize(
         ASSETS, selection=["raw_media", "validated_media", "quarantined_media"], partition_key=DAY, resources=default_resources()

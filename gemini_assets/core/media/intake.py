@@ -18,6 +18,7 @@ from gemini_assets.core.media.policy import MediaPolicy, ReasonCode
 from gemini_assets.core.media.probe import Prober, ProbeJob, shared_prober
 from gemini_assets.core.media.sniff import header_offset_problem, sniff_mime
 from gemini_assets.core.storage.objectstore import ObjectStore, is_safe_key
+from gemini_assets.core.tasks.catalog import get_task
 
 LANDING = "landing"
 SIDECAR_SUFFIX = ".meta.json"
@@ -179,7 +180,13 @@ def _validate(
     if problem:
         raise MediaRejected(ReasonCode.POLYGLOT, problem, mime)
     job = ProbeJob(store.url, store.s3_endpoint, row["landing_key"], row["size_bytes"], mime, kind, row["extension"], policy)
-    return prober.probe(job)
+    facts = prober.probe(job)
+    # Consent is judged last so a broken file still gets its technical reason; nothing without
+    # consent goes further than validation.
+    if get_task(row["task"]).requires_consent and row.get("consent") is not True:
+        why = "no sidecar" if row["sidecar_status"] == "missing" else f"consent is {row.get('consent')!r}"
+        raise MediaRejected(ReasonCode.NO_CONSENT, f"{row['task']} requires consent: true in the sidecar ({why})", mime)
+    return facts
 
 
 def _quarantine(store: ObjectStore, row: dict[str, Any], day: str, rejected: MediaRejected) -> dict[str, Any]:

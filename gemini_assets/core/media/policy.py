@@ -39,6 +39,7 @@ class ReasonCode(StrEnum):
     PROBE_TIMEOUT = "probe_timeout"
     PROBE_CRASHED = "probe_crashed"
     INVALID_SIDECAR = "invalid_sidecar"
+    NO_CONSENT = "no_consent"
 
 
 REASON_DOCS: dict[ReasonCode, str] = {
@@ -63,6 +64,7 @@ REASON_DOCS: dict[ReasonCode, str] = {
     ReasonCode.PROBE_TIMEOUT: "the parser did not finish within the time limit (child process killed)",
     ReasonCode.PROBE_CRASHED: "the parser's child process died or ran out of its memory limit",
     ReasonCode.INVALID_SIDECAR: "the .meta.json sidecar is not valid JSON of the documented shape",
+    ReasonCode.NO_CONSENT: "technically valid, but the sidecar lacks `consent: true` and the task requires consent",
 }
 
 

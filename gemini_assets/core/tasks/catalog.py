@@ -94,6 +94,8 @@ class TaskSpec:
     max_output_tokens: int = 1024
     min_confidence: float = 0.5
     output_policy: OutputPolicy = OutputPolicy()
+    # Uploads without `consent: true` in their sidecar are quarantined (no_consent).
+    requires_consent: bool = True
 
     @property
     def response_schema(self) -> dict:

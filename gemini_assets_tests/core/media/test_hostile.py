@@ -7,6 +7,7 @@ from gemini_assets.core.media.policy import DEFAULT_POLICY, REASON_DOCS
 from gemini_assets.core.media.probe import Prober
 from gemini_assets.core.tasks.catalog import task_kinds
 from gemini_assets_tests.core.media.hostile import hostile_corpus
+from gemini_assets_tests.landing import land
 
 DAY = "2026-11-21"
 
@@ -22,13 +23,13 @@ def prober():
         yield shared
 
 
-def land(store, cases) -> None:
+def land_all(store, cases) -> None:
     for case in cases:
-        store.write_bytes(f"landing/{DAY}/{case.task}/uploader/{case.name}", case.data)
+        land(store, f"landing/{DAY}/{case.task}/uploader/{case.name}", case.data)
 
 
 def test_each_hostile_input_gets_its_expected_verdict(store, corpus, prober):
-    land(store, corpus)
+    land_all(store, corpus)
     rows = scan_landing(store, DAY)
     assert len(rows) == len(corpus)
     verdicts, details = {}, {}
@@ -49,5 +50,5 @@ def test_each_hostile_input_gets_its_expected_verdict(store, corpus, prober):
 def test_corpus_covers_the_documented_reasons(corpus):
     covered = {case.expected for case in corpus}
     # Reasons not in the corpus are covered by their own tests (policy limits, probe child, names, sidecars).
-    elsewhere = {"file_too_large", "unknown_task", "unsafe_name", "duration_out_of_range", "probe_timeout", "probe_crashed", "invalid_sidecar"}
+    elsewhere = {"file_too_large", "unknown_task", "unsafe_name", "duration_out_of_range", "probe_timeout", "probe_crashed", "invalid_sidecar", "no_consent"}
     assert {str(code) for code in REASON_DOCS} - elsewhere <= covered

@@ -9,6 +9,7 @@ from gemini_assets.core.media.intake import scan_landing, validate_and_store
 from gemini_assets.core.media.policy import DEFAULT_POLICY
 from gemini_assets.core.media.sample_media import make_audio, make_pdf, make_video
 from gemini_assets.core.tasks.catalog import task_kinds
+from gemini_assets_tests.landing import land
 
 DAY = "2026-11-22"
 
@@ -47,7 +48,7 @@ CASES = [
 @pytest.mark.parametrize("task,name,make,expected", CASES, ids=[c[1] for c in CASES])
 def test_kind_is_accepted_with_its_metadata(store, task, name, make, expected):
     data = make()
-    store.write_bytes(f"landing/{DAY}/{task}/u/{name}", data)
+    land(store, f"landing/{DAY}/{task}/u/{name}", data)
     (row,) = scan_landing(store, DAY)
     result = validate_and_store(store, row, DAY, DEFAULT_POLICY, task_kinds())
     assert result.accepted, result.quarantined

@@ -40,7 +40,7 @@ def test_hostile_names_stay_inside_the_root(backend_store, tmp_path):
     for folder in FOLDERS:
         for name in names:
             store.write_bytes(f"landing/{DAY}/product_recognition/{folder}/{name}", data)
-            store.write_bytes(f"landing/{DAY}/product_recognition/{folder}/{name}.meta.json", b'{"context": "x"}')
+            store.write_bytes(f"landing/{DAY}/product_recognition/{folder}/{name}.meta.json", b'{"context": "x", "consent": true}')
     if not store.is_local:  # S3 names are literal: a `..` segment is a real key there
         bucket = store.root_path.split("/", 1)[0]
         endpoint = os.environ["GEMINI_ASSETS_S3_ENDPOINT"]

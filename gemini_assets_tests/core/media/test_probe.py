@@ -9,6 +9,7 @@ from gemini_assets.core.media.policy import DEFAULT_POLICY, MIB, MediaPolicy
 from gemini_assets.core.media.probe import Prober
 from gemini_assets.core.media.sample_media import make_audio, make_video
 from gemini_assets.core.tasks.catalog import task_kinds
+from gemini_assets_tests.landing import land
 
 DAY = "2026-11-23"
 
@@ -22,9 +23,9 @@ def verdict(store, policy: MediaPolicy, prober: Prober | None = None) -> dict[st
 
 
 def test_policy_limits_reject_before_and_after_parsing(store):
-    store.write_bytes(f"landing/{DAY}/audio_summary/u/long.wav", make_audio("wav", seconds=3.0))
-    store.write_bytes(f"landing/{DAY}/audio_summary/u/short.wav", make_audio("wav", seconds=1.0))
-    store.write_bytes(f"landing/{DAY}/video_summary/u/big.mp4", make_video("mp4", seconds=1.0))
+    land(store, f"landing/{DAY}/audio_summary/u/long.wav", make_audio("wav", seconds=3.0))
+    land(store, f"landing/{DAY}/audio_summary/u/short.wav", make_audio("wav", seconds=1.0))
+    land(store, f"landing/{DAY}/video_summary/u/big.mp4", make_video("mp4", seconds=1.0))
     policy = dataclasses.replace(
         DEFAULT_POLICY,
         audio=dataclasses.replace(DEFAULT_POLICY.audio, max_duration_s=2.0),
@@ -34,7 +35,7 @@ def test_policy_limits_reject_before_and_after_parsing(store):
 
 
 def test_a_parser_that_overruns_its_time_is_killed_and_the_next_file_still_probes(store):
-    store.write_bytes(f"landing/{DAY}/video_summary/u/a.mp4", make_video("mp4", seconds=1.0))
+    land(store, f"landing/{DAY}/video_summary/u/a.mp4", make_video("mp4", seconds=1.0))
     slow = dataclasses.replace(DEFAULT_POLICY, probe=dataclasses.replace(DEFAULT_POLICY.probe, timeout_s=0.0, timeout_s_per_gib=0.0))
     with Prober(slow.probe) as prober:
         assert verdict(store, slow, prober) == {"a.mp4": "probe_timeout"}
@@ -44,14 +45,14 @@ def test_a_parser_that_overruns_its_time_is_killed_and_the_next_file_still_probe
 
 
 def test_a_child_that_dies_under_its_memory_limit_is_a_crash_not_a_failed_run(store):
-    store.write_bytes(f"landing/{DAY}/audio_summary/u/a.wav", make_audio("wav"))
+    land(store, f"landing/{DAY}/audio_summary/u/a.wav", make_audio("wav"))
     starved = dataclasses.replace(DEFAULT_POLICY, probe=dataclasses.replace(DEFAULT_POLICY.probe, memory_bytes=64 * MIB))
     with Prober(starved.probe) as prober:
         assert verdict(store, starved, prober) == {"a.wav": "probe_crashed"}
 
 
 def test_closing_the_prober_ends_its_child(store):
-    store.write_bytes(f"landing/{DAY}/audio_summary/u/a.wav", make_audio("wav"))
+    land(store, f"landing/{DAY}/audio_summary/u/a.wav", make_audio("wav"))
     prober = Prober(DEFAULT_POLICY.probe)
     assert verdict(store, DEFAULT_POLICY, prober) == {"a.wav": None}
     process = prober._process
