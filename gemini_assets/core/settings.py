@@ -56,5 +56,21 @@ def limiter_url(backend: str) -> str:
     configured = os.environ.get(LIMITER_ENV)
     if configured:
         return configured
-    folder = emulator_state_dir() / "limiter" if backend == "emulator" else Path.home() / ".cache" / "gemini_assets" / "limiter"
+    if backend == "emulator":
+        folder = emulator_state_dir() / "limiter"
+    else:  # each real endpoint (global, in-region) has quotas of its own
+        folder = Path.home() / ".cache" / "gemini_assets" / ("limiter" if backend == "gemini" else f"limiter-{backend}")
     return f"sqlite://{folder.resolve()}"
+
+
+IN_REGION_URL_ENV = "GEMINI_ASSETS_IN_REGION_BASE_URL"
+IN_REGION_KEY_ENV = "GEMINI_ASSETS_IN_REGION_API_KEY"
+
+
+def in_region_base_url() -> str | None:
+    """A Gemini-compatible endpoint inside the required region, for `residency: restricted` items."""
+    return os.environ.get(IN_REGION_URL_ENV) or None
+
+
+def in_region_api_key() -> str | None:
+    return os.environ.get(IN_REGION_KEY_ENV) or None

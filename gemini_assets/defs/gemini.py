@@ -4,13 +4,17 @@
 import dagster as dg
 import pandas as pd
 
+from gemini_assets.core.audit.events import item_events, model_call_events
+from gemini_assets.core.gateway.backend import resolve_in_region_backend
 from gemini_assets.core.gateway.delivery import plan_delivery
+from gemini_assets.core.privacy.copies import purge_expired
 from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files, scope_for
 from gemini_assets.core.gateway.routing import load_routing
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.outputs import produce_outputs
 from gemini_assets.core.storage.contracts import check_partition
 from gemini_assets.core.storage.tables import rows_of
+from gemini_assets.defs import audit
 from gemini_assets.defs.catalog import CatalogResource
 from gemini_assets.defs.partitions import daily_partitions
 from gemini_assets.defs.resources import GeminiResource, StorageResource
@@ -46,14 +50,28 @@ def gemini_files(
     gateway = gemini.gateway(backend)
     archive, policy = ResponseArchive(store), gemini.policy()
     handles = HandleRegistry(store, gateway, scope_for(backend.base_url))
+    in_region_backend = resolve_in_region_backend()
+    in_region = gemini.gateway(in_region_backend) if in_region_backend else None
+    purged = purge_expired(store)  # sanitized copies past their retention (originals are kept)
     try:
         rows = [
-            plan_delivery(store, item, policy, gateway, archive, routing=routing, handles=handles)
+            plan_delivery(store, item, policy, gateway, archive, routing=routing, handles=handles, in_region=in_region)
             for item in rows_of(validated_media)
         ]
     finally:
         gateway.close()
+        if in_region is not None:
+            in_region.close()
     frame = frame_for("gemini_files", rows)
+    sent = [row for row in rows if row["delivery"] in ("inline", "files_api")]
+    audit.record(
+        context,
+        store,
+        [{"event": "sanitized_copy_purged", "key": key} for key in purged]
+        + item_events("sanitized", [r for r in sent if r.get("sanitized_key")], "sanitized_key")
+        + item_events("uploaded", [r for r in sent if r.get("uploaded_at")], "remote_name", "endpoint", "upload_bytes")
+        + item_events("delivery_decided", rows, "delivery", "endpoint", "model", "variant", "error"),
+    )
     yield from emit(
         "gemini_files",
         frame,
@@ -94,8 +112,13 @@ def model_outputs(
         if done % LOG_EVERY == 0 or done == total:
             context.log.info("model outputs %d/%d", done, total)
 
+    in_region_backend = resolve_in_region_backend()
+    in_region = gemini.gateway(in_region_backend) if in_region_backend else None
+
     try:
-        rows = produce_outputs(store, gateway, items, plans, concurrency=gemini.concurrency, progress=progress)
+        rows = produce_outputs(
+            store, gateway, items, plans, concurrency=gemini.concurrency, progress=progress, in_region=in_region
+        )
         deleted = 0
         if gemini.delete_remote_files:
             handles = HandleRegistry(store, gateway, scope_for(backend.base_url))
@@ -103,10 +126,16 @@ def model_outputs(
         breakers = gateway.breakers_opened()
     finally:
         gateway.close()
+        if in_region is not None:
+            in_region.close()
     if breakers:
         context.log.warning("circuit breaker opened (model: times): %s", breakers)
     frame = frame_for("model_outputs", rows)
     live = frame[~frame["from_cache"]] if len(frame) else frame
+    remote_names = sorted({p["remote_name"] for p in plans.values() if p.get("delivery") == "files_api" and p.get("remote_name")})
+    audit.record(context, store, model_call_events(rows) + (
+        [{"event": "remote_files_deleted", "count": deleted, "names": remote_names}] if deleted else []
+    ))
     yield from emit(
         "model_outputs",
         frame,

@@ -4,12 +4,14 @@
 import dagster as dg
 import pandas as pd
 
+from gemini_assets.core.audit.events import item_events
 from gemini_assets.core.media.intake import scan_landing, validate_and_store
 from gemini_assets.core.media.policy import DEFAULT_POLICY
 from gemini_assets.core.media.probe import Prober
 from gemini_assets.core.storage.contracts import check_partition
 from gemini_assets.core.storage.tables import rows_of
 from gemini_assets.core.tasks.catalog import task_kinds
+from gemini_assets.defs import audit
 from gemini_assets.defs.partitions import daily_partitions
 from gemini_assets.defs.resources import StorageResource
 from gemini_assets.defs.tables import check_specs, counts_md, emit, frame_for, preview
@@ -26,9 +28,11 @@ INTAKE_CONSERVATION = "intake_conservation"
     description="One row per file landed in landing/<day>/<task>/, with its sidecar fields.",
 )
 def raw_media(context: dg.AssetExecutionContext, storage: StorageResource):
-    rows = scan_landing(storage.store(), context.partition_key)
+    store = storage.store()
+    rows = scan_landing(store, context.partition_key)
     context.log.info("found %d uploads for %s", len(rows), context.partition_key)
     frame = frame_for("raw_media", rows)
+    audit.record(context, store, item_events("received", rows, "task", "landing_key", "sha256", "size_bytes", "uploader", "consent", "residency"))
     yield from emit(
         "raw_media",
         frame,
@@ -76,6 +80,13 @@ def validated_media(context: dg.AssetExecutionContext, storage: StorageResource,
         "raw_media",
     )
     context.log.info("%d accepted, %d quarantined", len(valid), len(quarantined))
+    audit.record(
+        context,
+        store,
+        item_events("validated", accepted, "mime_type", "media_kind")
+        + item_events("stored", accepted, "storage_key", "sha256")
+        + item_events("quarantined", rejected, "reason_code", "quarantine_key"),
+    )
     yield from emit(
         "validated_media",
         valid,

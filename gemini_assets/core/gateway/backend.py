@@ -45,6 +45,14 @@ def resolve_backend() -> Backend:
     return Backend("emulator", _ensure_emulator(), EMULATOR_KEY)
 
 
+def resolve_in_region_backend() -> Backend | None:
+    """The endpoint restricted items may use, or None: then they are never sent anywhere."""
+    url = settings.in_region_base_url()
+    if not url:
+        return None
+    return Backend("in_region", url, settings.in_region_api_key() or settings.api_key() or EMULATOR_KEY)
+
+
 def _ensure_emulator() -> str:
     state_dir = settings.emulator_state_dir()
     with _lock:

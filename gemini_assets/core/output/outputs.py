@@ -102,7 +102,7 @@ def _from_outcome(item: dict[str, Any], plan: dict[str, Any], outcome: ItemOutco
     )
 
 
-def _media(store: ObjectStore, item: dict[str, Any], file_uri: str | None) -> MediaRef:
+def _media(store: ObjectStore, item: dict[str, Any], file_uri: str | None, key: str) -> MediaRef:
     facts = {
         "size_bytes": _int(item.get("size_bytes")),
         "duration_s": _float(item.get("duration_s")),
@@ -110,7 +110,7 @@ def _media(store: ObjectStore, item: dict[str, Any], file_uri: str | None) -> Me
     }
     if file_uri:
         return MediaRef(mime_type=item["mime_type"], file_uri=file_uri, **facts)
-    return MediaRef(mime_type=item["mime_type"], data=store.read_bytes(item["storage_key"]), **facts)
+    return MediaRef(mime_type=item["mime_type"], data=store.read_bytes(key), **facts)
 
 
 def _float(value: Any) -> float | None:
@@ -142,15 +142,15 @@ def _call_model(
 ) -> dict[str, Any]:
     task = get_task(item["task"])
     files_api = plan["delivery"] == "files_api"
-    media = _media(store, item, plan["remote_uri"] if files_api else None)
+    media = _media(store, item, plan["remote_uri"] if files_api else None, plan["sanitized_key"])
     earlier: list[Attempt] = []
     try:
         outcome = run_item(gateway, task, plan["model"], media, item.get("context"))
         if files_api and _file_expired(outcome):
             # The handle expired or was deleted between planning and the call: upload once more.
             earlier = outcome.attempts
-            remote = upload_item(store, item, gateway)
-            media = _media(store, item, remote.uri)
+            remote = upload_item(store, item, gateway, plan["sanitized_key"])
+            media = _media(store, item, remote.uri, plan["sanitized_key"])
             outcome = run_item(_NumberedAfter(gateway, len(earlier)), task, plan["model"], media, item.get("context"))  # type: ignore[arg-type]
             outcome.attempts = earlier + outcome.attempts
     except ModelUnavailable as exc:
@@ -183,6 +183,9 @@ def produce_output(
     if plan["delivery"] == "cached":
         cached = archive.get(cache_key) or {}
         return _row(item, plan, **{k: cached.get(k) for k in ("status", "finish_reason", "raw_text", "parsed_json", "parse_status", "parse_error", "response_id")}, from_cache=True)
+    if plan["delivery"] == "blocked":
+        status, _, detail = (plan.get("error") or "sanitize_failed: blocked").partition(": ")
+        return _row(item, plan, status=status, error_message=detail)
     if plan["delivery"] == "files_api" and (not plan.get("remote_uri") or plan.get("remote_state") != "ACTIVE"):
         return _row(item, plan, status="upload_failed", error_message=plan.get("error") or f"file state {plan.get('remote_state')}")
     if budget and (refusal := budget.refusal(item, plan)):
@@ -193,6 +196,15 @@ def produce_output(
     return row
 
 
+def _endpoint(plan: dict[str, Any], gateway: ModelGateway, in_region: ModelGateway | None) -> ModelGateway:
+    """Restricted items were planned for the in-region endpoint; they are called there or not at all."""
+    if plan.get("endpoint") == "in_region":
+        if in_region is None:
+            raise RuntimeError(f"{plan['media_id']} was planned in-region but no in-region endpoint is configured now")
+        return in_region
+    return gateway
+
+
 def produce_outputs(
     store: ObjectStore,
     gateway: ModelGateway,
@@ -200,12 +212,16 @@ def produce_outputs(
     plans: dict[str, dict[str, Any]],
     concurrency: int = 4,
     progress: Progress | None = None,
+    in_region: ModelGateway | None = None,
 ) -> list[dict[str, Any]]:
     archive = ResponseArchive(store)
     budget = budget_guard(store)  # None when no task has a daily budget (core/costs/budgets.yaml)
     rows: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(produce_output, store, gateway, archive, item, plans[item["media_id"]], budget) for item in items]
+        futures = [
+            pool.submit(produce_output, store, _endpoint(plans[item["media_id"]], gateway, in_region), archive, item, plans[item["media_id"]], budget)
+            for item in items
+        ]
         for done, future in enumerate(as_completed(futures), start=1):
             rows.append(future.result())
             if budget:

@@ -29,6 +29,8 @@ class ReviewReason(StrEnum):
     MISSING_OUTPUT = "missing_output"
     MODEL_UNAVAILABLE = "model_unavailable"
     BUDGET_EXCEEDED = "budget_exceeded"
+    RESIDENCY_BLOCKED = "residency_blocked"
+    SANITIZE_FAILED = "sanitize_failed"
 
 
 REVIEW_DOCS = {
@@ -43,6 +45,8 @@ REVIEW_DOCS = {
     ReviewReason.MISSING_OUTPUT: "no model output row for an accepted item",
     ReviewReason.MODEL_UNAVAILABLE: "circuit breaker open after repeated API failures: not called",
     ReviewReason.BUDGET_EXCEEDED: "the task's daily budget would be exceeded: not called",
+    ReviewReason.RESIDENCY_BLOCKED: "residency: restricted and no in-region route is configured: nothing sent",
+    ReviewReason.SANITIZE_FAILED: "metadata could not be stripped losslessly: nothing sent",
 }
 
 _STAGE = {
@@ -51,6 +55,8 @@ _STAGE = {
     ReviewReason.MISSING_OUTPUT: "model",
     ReviewReason.MODEL_UNAVAILABLE: "model",
     ReviewReason.BUDGET_EXCEEDED: "model",
+    ReviewReason.RESIDENCY_BLOCKED: "files",
+    ReviewReason.SANITIZE_FAILED: "files",
 }
 _BLOCKING_FINISH = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
 
@@ -118,6 +124,8 @@ def _judge(item: dict[str, Any], output: dict[str, Any] | None) -> dict[str, Any
         "upload_failed": (ReviewReason.UPLOAD_FAILED, output.get("error_message") or "upload failed"),
         "model_unavailable": (ReviewReason.MODEL_UNAVAILABLE, output.get("error_message") or "circuit breaker open"),
         "budget_exceeded": (ReviewReason.BUDGET_EXCEEDED, output.get("error_message") or "daily budget exhausted"),
+        "residency_blocked": (ReviewReason.RESIDENCY_BLOCKED, output.get("error_message") or "residency restricted"),
+        "sanitize_failed": (ReviewReason.SANITIZE_FAILED, output.get("error_message") or "could not strip metadata"),
         "api_error": (ReviewReason.API_ERROR, f"{output.get('error_code')}: {output.get('error_message')}"),
     }
     if status in fate:

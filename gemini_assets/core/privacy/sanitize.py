@@ -135,7 +135,8 @@ def _webp(data: bytes) -> bytes:
 
 # container format to write per MIME type: the same container, so the bytes stay what Gemini accepts
 AV_FORMATS = {
-    "video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm", "audio/mpeg": "mp3",
+    "video/mp4": "mp4", "video/quicktime": "mov", "video/mov": "mov", "video/webm": "webm",
+    "audio/mpeg": "mp3", "audio/mp3": "mp3",
     "audio/ogg": "ogg", "audio/flac": "flac", "audio/wav": "wav", "audio/x-wav": "wav",
     "audio/mp4": "ipod", "audio/x-m4a": "ipod", "audio/aac": "adts",
 }

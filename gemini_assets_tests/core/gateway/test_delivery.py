@@ -8,6 +8,7 @@ from dataclasses import replace
 from gemini_assets.core.gateway.delivery import plan_delivery
 from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files, scope_for
 from gemini_assets.core.media.policy import DEFAULT_POLICY
+from gemini_assets.core.media.sample_media import make_audio
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.outputs import produce_output
 from gemini_assets.emulator.state import read_served_log
@@ -34,7 +35,7 @@ def test_small_images_inline_large_ones_and_audio_through_files_api(store, emula
     assert plan(store, gateway, image)["delivery"] == "inline"
     big = plan(store, gateway, image, inline_max=100)
     assert big["delivery"] == "files_api" and big["remote_state"] == "ACTIVE" and big["upload_bytes"] == image["size_bytes"]
-    audio = stored_item(store, b"ID3" + b"\0" * 500, kind="audio", mime="audio/mp3", media_id="a1", task="audio_summary")
+    audio = stored_item(store, make_audio("mp3"), kind="audio", mime="audio/mp3", media_id="a1", task="audio_summary")
     decided = plan(store, gateway, audio)
     assert decided["delivery"] == "files_api" and "audio always goes through the Files API" in decided["decision_reason"]
 

@@ -120,3 +120,18 @@ def test_pdf_loses_info_and_xmp():
 def test_unknown_type_is_refused():
     with pytest.raises(ValueError):
         sanitize_image(b"GIF89a", "image/gif")
+
+
+@pytest.mark.parametrize(
+    "maker,ext,mime",
+    [("audio", e, m) for e, m in [("mp3", "audio/mp3"), ("wav", "audio/wav"), ("ogg", "audio/ogg"), ("flac", "audio/flac"),
+                                  ("m4a", "audio/mp4"), ("aac", "audio/aac")]]
+    + [("video", e, m) for e, m in [("mp4", "video/mp4"), ("webm", "video/webm"), ("mov", "video/mov")]],
+)
+def test_every_accepted_audio_video_type_remuxes_with_identical_packets(tmp_path, maker, ext, mime):
+    from gemini_assets.core.media.sample_media import make_audio, make_video
+
+    source, target = tmp_path / f"in.{ext}", tmp_path / f"out.{ext}"
+    source.write_bytes(make_audio(ext) if maker == "audio" else make_video(ext))
+    sanitize_av(str(source), str(target), mime)
+    assert _packet_digest(target) == _packet_digest(source)
