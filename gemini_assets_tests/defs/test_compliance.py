@@ -4,7 +4,6 @@ import hashlib
 import io
 import json
 
-import av
 import dagster as dg
 import numpy as np
 import pytest
@@ -14,11 +13,13 @@ from PIL import Image
 from gemini_assets.cli import main
 from gemini_assets.core.audit.log import LOG, AuditLog
 from gemini_assets.core.media.intake import media_id_for
+from gemini_assets.core.media.sample_media import make_video
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
 from gemini_assets.emulator.server import start_emulator
 from gemini_assets.emulator.state import read_served_log
+from gemini_assets_tests.core.privacy.test_sanitize import LOCATION_TAGS
 from gemini_assets_tests.landing import land
 
 DAY = "2026-11-15"
@@ -35,20 +36,6 @@ def gps_jpeg(seed: int = 3) -> bytes:
     return buffer.getvalue()
 
 
-def located_video(path) -> bytes:
-    with av.open(str(path), "w", format="mp4") as out:
-        out.metadata.update({"location": "+52.5200+013.4100/", "title": "Jane's flat"})
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        for i in range(20):
-            frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), i * 10, dtype=np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path.read_bytes()
-
-
 def run(resources=None, selection=None, raise_on_error=True):
     return dg.materialize(ASSETS, partition_key=DAY, resources={**default_resources(), **(resources or {})},
                           selection=selection, raise_on_error=raise_on_error)
@@ -60,7 +47,7 @@ def received(state_dir) -> set[str]:
 
 def test_only_stripped_copies_reach_the_model(store, tmp_path):
     photo = land(store, f"landing/{DAY}/product_recognition/u/photo.jpg", gps_jpeg())
-    video = land(store, f"landing/{DAY}/video_summary/u/clip.mp4", located_video(tmp_path / "clip.mp4"))
+    video = land(store, f"landing/{DAY}/video_summary/u/clip.mp4", make_video("mp4", seconds=2.0, tags=LOCATION_TAGS))
     assert run({"gemini": GeminiResource(delete_remote_files=False)}).success
 
     files = read_partition(store, "gemini_files", DAY).set_index("media_id")
@@ -102,7 +89,7 @@ def test_restricted_items_never_leave_without_an_in_region_route(store, tmp_path
 
 def test_audit_trail_covers_every_step_and_catches_tampering(store, tmp_path):
     land(store, f"landing/{DAY}/product_recognition/u/photo.jpg", gps_jpeg())
-    land(store, f"landing/{DAY}/video_summary/u/clip.mp4", located_video(tmp_path / "clip.mp4"))
+    land(store, f"landing/{DAY}/video_summary/u/clip.mp4", make_video("mp4", seconds=2.0, tags=LOCATION_TAGS))
     store.write_bytes(f"landing/{DAY}/product_recognition/u/nosidecar.jpg", gps_jpeg())
     assert run().success
     events = {record["event"] for record in AuditLog(store).read(DAY)}

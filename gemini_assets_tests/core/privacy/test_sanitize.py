@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gemini_assets.core.media.sample_media import make_audio, make_video
 from gemini_assets.core.privacy.sanitize import sanitize_av, sanitize_image, sanitize_pdf
 
 GPS_MARK = "Secret Street 1"
@@ -69,17 +70,7 @@ def test_png_loses_text_and_trailing_data():
     assert _decoded(clean) == _decoded(plain)
 
 
-def _video_with_location(path):
-    with av.open(str(path), "w", format="mp4") as out:
-        out.metadata.update({"location": "+52.5200+013.4100/", "title": "Jane's flat"})
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(10):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, dtype=np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+LOCATION_TAGS = {"location": "+52.5200+013.4100/", "title": "Jane's flat"}
 
 
 def _packet_digest(path) -> str:
@@ -93,7 +84,7 @@ def _packet_digest(path) -> str:
 
 def test_video_loses_location_tag_and_keeps_packets(tmp_path):
     source, target = tmp_path / "in.mp4", tmp_path / "out.mp4"
-    _video_with_location(source)
+    source.write_bytes(make_video("mp4", tags=LOCATION_TAGS))
     original = source.read_bytes()
     # FFmpeg writes the location as a 3GPP `loci` box (binary coordinates) and the title as text
     assert b"loci" in original and b"Jane's flat" in original
@@ -129,8 +120,6 @@ def test_unknown_type_is_refused():
     + [("video", e, m) for e, m in [("mp4", "video/mp4"), ("webm", "video/webm"), ("mov", "video/mov")]],
 )
 def test_every_accepted_audio_video_type_remuxes_with_identical_packets(tmp_path, maker, ext, mime):
-    from gemini_assets.core.media.sample_media import make_audio, make_video
-
     source, target = tmp_path / f"in.{ext}", tmp_path / f"out.{ext}"
     source.write_bytes(make_audio(ext) if maker == "audio" else make_video(ext))
     sanitize_av(str(source), str(target), mime)
