@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from gemini_assets.defs import costs, gemini, ingest, records
+from gemini_assets.defs import batches, costs, gemini, ingest, records
 from gemini_assets.defs.jobs import daily_pipeline, daily_schedule
 from gemini_assets.defs.resources import default_resources
 from gemini_assets.defs.sensors import landing_sensor
@@ -14,6 +14,7 @@ ASSETS = [
     ingest.validated_media,
     gemini.gemini_files,
     gemini.model_outputs,
+    batches.gemini_batches,
     records.validated_records,
     costs.call_ledger,
     costs.daily_costs,

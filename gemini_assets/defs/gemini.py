@@ -11,7 +11,9 @@ from gemini_assets.core.privacy.copies import purge_expired
 from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files, scope_for
 from gemini_assets.core.gateway.routing import load_routing
 from gemini_assets.core.output.cache import ResponseArchive
-from gemini_assets.core.output.outputs import produce_outputs
+from gemini_assets.core.gateway.batch import BatchWaitExceeded
+from gemini_assets.core.output.batch_outputs import produce_day_outputs
+from gemini_assets.defs.batches import still_running
 from gemini_assets.core.storage.contracts import check_partition
 from gemini_assets.core.storage.tables import rows_of
 from gemini_assets.defs import audit
@@ -116,9 +118,12 @@ def model_outputs(
     in_region = gemini.gateway(in_region_backend) if in_region_backend else None
 
     try:
-        rows = produce_outputs(
-            store, gateway, items, plans, concurrency=gemini.concurrency, progress=progress, in_region=in_region
-        )
+        try:  # online and/or batch per item (README "Batch mode")
+            rows, batches = produce_day_outputs(store, gateway, items, plans, context.partition_key, gemini.mode,
+                                                gemini.batch_settings(), gemini.concurrency, progress, context.run.run_id,
+                                                in_region=in_region)
+        except BatchWaitExceeded as exc:
+            raise still_running(context, gemini, exc) from exc
         deleted = 0
         if gemini.delete_remote_files:
             handles = HandleRegistry(store, gateway, scope_for(backend.base_url))
@@ -146,6 +151,7 @@ def model_outputs(
             "api_attempts": int(frame["attempts"].sum()) if len(frame) else 0,
             "from_cache": int(frame["from_cache"].sum()) if len(frame) else 0,
             "remote_files_deleted": deleted,
+            "batches": ", ".join(f"{b.batch_name} ({b.state})" for b in batches) or "none",
             "breaker_opened": str(breakers or "never"),
             "input_tokens": int(live["input_tokens"].sum()) if len(live) else 0,
             "output_tokens": int(live["output_tokens"].sum()) if len(live) else 0,

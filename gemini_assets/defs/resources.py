@@ -12,6 +12,7 @@ import pandas as pd
 from gemini_assets.core.gateway.backend import Backend, resolve_backend
 from gemini_assets.core.gateway.gemini import GeminiGateway, RetrySettings
 from gemini_assets.core.media.policy import DEFAULT_POLICY, MediaPolicy
+from gemini_assets.core.output.batch_outputs import BatchSettings
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import read_partition, write_partition
 
@@ -43,6 +44,15 @@ class GeminiResource(dg.ConfigurableResource):
     file_poll_max_s: float = 300.0
     delete_remote_files: bool = True
     inline_max_bytes: int = DEFAULT_POLICY.inline_max_bytes
+    # Batch mode (README "Batch mode"): None = each route's `mode` in the routing file decides;
+    # "online" or "batch" sets it for every item of the run.
+    mode: str | None = None
+    batch_max_wait_s: float = 3600.0  # longest wait in one step; then the step fails, the batch stays submitted
+    batch_poll_initial_s: float = 2.0
+    batch_poll_max_s: float = 60.0
+    batch_inline_max_bytes: int = 20 * 1024 * 1024  # larger batches go as a JSONL file through the Files API
+    batch_step_retries: int = 0  # >0: the step asks Dagster to run it again (resuming) instead of failing
+    batch_retry_wait_s: float = 600.0
 
     def backend(self) -> Backend:
         return resolve_backend()
@@ -61,6 +71,9 @@ class GeminiResource(dg.ConfigurableResource):
 
     def gateway(self, backend: Backend | None = None) -> GeminiGateway:
         return (backend or self.backend()).gateway(self.retry_settings())
+
+    def batch_settings(self) -> BatchSettings:
+        return BatchSettings(self.batch_max_wait_s, self.batch_poll_initial_s, self.batch_poll_max_s, self.batch_inline_max_bytes)
 
     def policy(self) -> MediaPolicy:
         return MediaPolicy(image=DEFAULT_POLICY.image, inline_max_bytes=self.inline_max_bytes)

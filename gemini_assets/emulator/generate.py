@@ -46,7 +46,12 @@ def _served(store: StateStore, method: str, model: str, run: Callable[[dict], Re
 
 
 def _generate(store: StateStore, request: Request, model: str, record: dict) -> Response:
-    body = request.json()
+    return Response.json(answer_document(store, request.json(), model, record))
+
+
+def answer_document(store: StateStore, body: dict[str, Any], model: str, record: dict, online: bool = True) -> dict[str, Any]:
+    """The GenerateContentResponse for one request body (also used per batch line, online=False:
+    batch lines skip the online knobs, latency, scripted errors and per-minute quotas)."""
     contents = body.get("contents") or []
     if contents and isinstance(contents[-1], dict) and contents[-1].get("role") == "model":
         # As Gemini does: a conversation must end on a user turn.
@@ -56,7 +61,8 @@ def _generate(store: StateStore, request: Request, model: str, record: dict) -> 
     config = pick(body, "generationConfig", "generation_config", default={}) or {}
     details = prompt_token_details(prompt, model, pick(config, "mediaResolution", "media_resolution"))
     # Knobs: injected errors, quotas (429 with RetryInfo), latency; see knobs.py.
-    store.behaviour.before_answer(model, sum(int(d["tokenCount"]) for d in details))
+    if online:
+        store.behaviour.before_answer(model, sum(int(d["tokenCount"]) for d in details))
     text = answer_text(prompt, config)
     finish = "STOP"
     limit = pick(config, "maxOutputTokens", "max_output_tokens")
@@ -79,7 +85,7 @@ def _generate(store: StateStore, request: Request, model: str, record: dict) -> 
     else:
         parts = [{"text": text}] if text else []
         document["candidates"] = [{"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}]
-    return Response.json(document)
+    return document
 
 
 def answer_text(prompt: Prompt, config: dict[str, Any]) -> str:

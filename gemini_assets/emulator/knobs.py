@@ -25,6 +25,8 @@ from .errors import ApiError
 KNOBS_ENV = "GEMINI_EMULATOR_KNOBS"
 # Script entries: an HTTP error code to answer, "slow" (answer after slow_s), or "ok".
 SCRIPT_CODES = {500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED", 429: "RESOURCE_EXHAUSTED"}
+BATCH_OUTCOMES = ("SUCCEEDED", "FAILED", "EXPIRED")
+LINE_ERROR_CODES = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 
 
 @dataclass
@@ -45,14 +47,34 @@ class Knobs:
     processing_outcome: str = "ACTIVE"  # ACTIVE | FAILED once processing ends
     file_ttl_s: float | None = None  # None = the real 48 h
     seed: int | None = None
+    # Batches (batches.py): snapshotted into each batch when it is created.
+    batch_pending_s: float = 0.0  # BATCH_STATE_PENDING this long after create, then RUNNING
+    batch_delay_s: float = 2.0  # done this long after create (the real target is 24 h)
+    batch_outcome: str = "SUCCEEDED"  # SUCCEEDED | FAILED | EXPIRED once the delay is over
+    batch_line_error_keys: list[str] = field(default_factory=list)  # these request keys get an error object
+    batch_line_error_rate: float = 0.0  # share of lines (chosen by a hash of batch id + key) that get one
+    batch_line_error_code: int = 500  # HTTP code of the injected line error (500/503 retryable, 400 not)
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+        before = {name: getattr(self, name) for name in changes}
         for name, value in changes.items():
             setattr(self, name, value)
+        try:
+            self._validate()
+        except ValueError:
+            for name, value in before.items():  # a refused change leaves the knobs as they were
+                setattr(self, name, value)
+            raise
+
+    def _validate(self) -> None:
+        if self.batch_outcome not in BATCH_OUTCOMES:
+            raise ValueError(f"batch_outcome must be one of {BATCH_OUTCOMES}")
+        if self.batch_line_error_code not in LINE_ERROR_CODES:
+            raise ValueError(f"batch_line_error_code must be one of {sorted(LINE_ERROR_CODES)}")
         if self.processing_outcome not in ("ACTIVE", "FAILED"):
             raise ValueError("processing_outcome must be ACTIVE or FAILED")
         for entry in self.script:

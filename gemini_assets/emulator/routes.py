@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import files_api, generate
+from . import batches, files_api, generate
 from .errors import ApiError
 from .protocol import Request, Response
 from .state import StateStore
@@ -12,6 +12,8 @@ from .state import StateStore
 # Optional base path prefix, optional "upload/", any API version segment (v1, v1beta, v1alpha, ...).
 PATH_RE = re.compile(r"^(?P<prefix>(?:/[^/]+)*?)/(?P<upload>upload/)?(?P<ver>v\d+(?:alpha|beta)?\d*)/(?P<rest>.*)$")
 _FILE_RE = re.compile(r"^files/(?P<id>[^/:]+)$")
+_DOWNLOAD_RE = re.compile(r"^files/(?P<id>[^/:]+):download$")
+_BATCH_RE = re.compile(r"^batches/(?P<id>[^/:]+)(?::(?P<action>[A-Za-z]+))?$")
 _MODEL_RE = re.compile(r"^(?P<model>(?:models|tunedModels)/[^:]+):(?P<method>[A-Za-z]+)$")
 _NO_KEY_MESSAGE = (
     "Method doesn't allow unregistered callers (callers without established identity). "
@@ -47,6 +49,9 @@ def route(store: StateStore, request: Request, raw_path: str) -> Response:
         _require_key(request)
         handler = files_api.get_file if method == "GET" else files_api.delete_file
         return handler(store, request, file_match.group("id"))
+    batch_response = _batch_route(store, request, rest)
+    if batch_response is not None:
+        return batch_response
     model_match = _MODEL_RE.match(rest)
     if model_match and method == "POST":
         model = model_match.group("model").removeprefix("models/")
@@ -57,7 +62,34 @@ def route(store: StateStore, request: Request, raw_path: str) -> Response:
         if action == "countTokens":
             _require_key(request)
             return generate.count_tokens(store, request, model)
+        if action == "batchGenerateContent":
+            _require_key(request)
+            return batches.create(store, request, model)
     raise not_found(method, raw_path)
+
+
+def _batch_route(store: StateStore, request: Request, rest: str) -> Response | None:
+    """Batches and the result-file download; None when the path is not one of theirs."""
+    method = request.method
+    if rest == "batches" and method == "GET":
+        _require_key(request)
+        return batches.list_batches(store, request)
+    download = _DOWNLOAD_RE.match(rest)
+    if download and method == "GET":
+        _require_key(request)
+        return batches.download(store, request, download.group("id"))
+    match = _BATCH_RE.match(rest)
+    if match is None:
+        return None
+    _require_key(request)
+    action, batch_id = match.group("action"), match.group("id")
+    if action is None and method == "GET":
+        return batches.get(store, request, batch_id)
+    if action is None and method == "DELETE":
+        return batches.delete(store, request, batch_id)
+    if action == "cancel" and method == "POST":
+        return batches.cancel(store, request, batch_id)
+    return None
 
 
 def _require_key(request: Request) -> None:

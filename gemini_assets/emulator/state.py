@@ -215,4 +215,6 @@ def file_resource(stored: StoredFile, host: str) -> dict[str, Any]:
     """The wire File resource; the uri follows the Host the client used to reach us."""
     resource = {k: v for k, v in stored.meta.items() if not k.startswith("_")}
     resource["uri"] = f"http://{host}/v1beta/files/{stored.file_id}"
+    if resource.get("source") == "GENERATED":  # batch results: the only downloadable files
+        resource["downloadUri"] = f"http://{host}/v1beta/files/{stored.file_id}:download?alt=media"
     return resource

@@ -43,6 +43,8 @@ def ledger_rows(
             purpose = record.get("purpose") or "generate"
             # Failed attempts are not billed by the provider: cost 0, not null.
             cost, price_id = prices.cost(output["model"], started.date(), usage, tier) if usage else (0.0, None)
+            # What the same answer costs at the standard tier: daily_costs shows the batch saving.
+            online_cost = cost if tier == "standard" or not usage else prices.cost(output["model"], started.date(), usage)[0]
             rows.append(
                 {
                     "call_id": call_id(output["media_id"], record["attempt"], started.isoformat()),
@@ -72,6 +74,7 @@ def ledger_rows(
                     "tpm_used": record.get("tpm_used"),
                     "rpd_used": record.get("rpd_used"),
                     "cost_usd": cost,
+                    "online_cost_usd": online_cost,
                     "price_id": price_id,
                     "run_id": run_id,
                 }
@@ -102,6 +105,8 @@ def _upgraded(row: dict[str, Any]) -> dict[str, Any]:
         **row,
         "call_id": call_id(row["media_id"], row["attempt"], row["started_at"].isoformat()),
         "service_tier": row.get("service_tier") or "standard",
+        # Rows from before the column existed were all standard-tier calls.
+        "online_cost_usd": row["online_cost_usd"] if row.get("online_cost_usd") is not None or (row.get("service_tier") or "standard") != "standard" else row.get("cost_usd"),
         "is_retry": bool(row.get("is_retry")),
     }
 
@@ -109,11 +114,16 @@ def _upgraded(row: dict[str, Any]) -> dict[str, Any]:
 def daily_costs(ledger: pd.DataFrame) -> pd.DataFrame:
     if ledger.empty:
         return pd.DataFrame(
-            columns=[*DAILY_KEYS, "calls", "failed_calls", "items", *TOKEN_COLUMNS, "cost_usd", "cost_per_item_usd", "unpriced_calls"]
+            columns=[*DAILY_KEYS, "calls", "failed_calls", "batch_calls", "items", *TOKEN_COLUMNS, "cost_usd",
+                     "cost_per_item_usd", "unpriced_calls", "online_cost_usd", "saving_usd"]
         )
+    tiers = ledger["service_tier"] if "service_tier" in ledger else pd.Series("standard", index=ledger.index)
+    online = ledger["online_cost_usd"] if "online_cost_usd" in ledger else ledger["cost_usd"]
     frame = ledger.assign(
         failed=ledger["status_code"] != 200,
         unpriced=ledger["cost_usd"].isna(),
+        batch=tiers == "batch",
+        online=online,
     )
     grouped = frame.groupby(DAILY_KEYS, dropna=False)
     result = grouped[TOKEN_COLUMNS].sum().astype("int64")
@@ -125,4 +135,8 @@ def daily_costs(ledger: pd.DataFrame) -> pd.DataFrame:
     result["cost_usd"] = grouped["cost_usd"].sum(min_count=1).astype("float64")
     result.loc[result["unpriced_calls"] > 0, "cost_usd"] = None
     result["cost_per_item_usd"] = result["cost_usd"] / result["items"]
+    result["batch_calls"] = grouped["batch"].sum().astype("int64")
+    result["online_cost_usd"] = grouped["online"].sum(min_count=1).astype("float64")
+    result.loc[result["unpriced_calls"] > 0, "online_cost_usd"] = None
+    result["saving_usd"] = result["online_cost_usd"] - result["cost_usd"]
     return result.reset_index()

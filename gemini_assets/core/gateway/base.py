@@ -67,6 +67,7 @@ class Attempt:
     usage: Usage | None = None
     response_id: str | None = None
     purpose: str = "generate"  # generate | repair
+    service_tier: str = "standard"  # standard | batch (a Batch API line: billed at the batch rate)
     # Client-side limiter usage observed when the call was admitted (None without a limiter).
     rpm_used: int | None = None
     tpm_used: int | None = None

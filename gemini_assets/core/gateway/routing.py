@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,6 +45,8 @@ class Route(_Strict):
     min_pages: int | None = Field(default=None, ge=0)
     model: str = Field(min_length=1)
     challenger: Challenger | None = None
+    # online: generateContent now; batch: the Batch API (half price, up to 24 h). A run may override it.
+    mode: Literal["online", "batch"] = "online"
 
     def matches(self, item: dict[str, Any]) -> bool:
         if self.task not in ("*", item.get("task")):
@@ -74,6 +76,7 @@ class RouteDecision:
     model: str
     variant: str  # primary | challenger
     route: str
+    mode: str = "online"  # online | batch
 
 
 def route_item(config: RoutingConfig, item: dict[str, Any], fallback_model: str) -> RouteDecision:
@@ -84,8 +87,8 @@ def route_item(config: RoutingConfig, item: dict[str, Any], fallback_model: str)
         name = route.name or f"route[{index}]"
         challenger = route.challenger
         if challenger and challenger.fraction > 0 and _bucket(name, item["sha256"]) < challenger.fraction:
-            return RouteDecision(challenger.model, "challenger", name)
-        return RouteDecision(route.model, "primary", name)
+            return RouteDecision(challenger.model, "challenger", name, route.mode)
+        return RouteDecision(route.model, "primary", name, route.mode)
     return RouteDecision(fallback_model, "primary", "task default")
 
 

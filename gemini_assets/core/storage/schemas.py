@@ -231,6 +231,7 @@ CALL_LEDGER = _table(
     _c("tpm_used", I, "tokens in the model's current minute window when the call was made"),
     _c("rpd_used", I, "requests in the model's current day when the call was made"),
     _c("cost_usd", F, "USD cost of the attempt (0 for failed attempts: not billed; null when the price is unknown)"),
+    _c("online_cost_usd", F, "what the attempt would cost at the standard (online) tier; = cost_usd for online calls"),
     _c("price_id", S, "pricing row used: <model>@<valid_from>[/<tier>] (prices.csv)"),
     _c("run_id", S, "Dagster run that made the call"),
 )
@@ -242,11 +243,39 @@ DAILY_COSTS = _table(
     _c("media_kind", S, "media kind", False),
     _c("calls", I, "API attempts", False),
     _c("failed_calls", I, "attempts that did not return 200", False),
+    _c("batch_calls", I, "attempts served by the Batch API (service_tier = batch)", False),
     _c("items", I, "distinct items", False),
     *_TOKENS,
     _c("cost_usd", F, "sum of priced attempts (null if any attempt is unpriced)"),
     _c("cost_per_item_usd", F, "cost_usd / items"),
     _c("unpriced_calls", I, "attempts with unknown price", False),
+    _c("online_cost_usd", F, "the same calls priced at the standard (online) tier"),
+    _c("saving_usd", F, "online_cost_usd - cost_usd: what batch mode saved"),
+)
+
+GEMINI_BATCHES = _table(
+    "gemini_batches", ("batch_name",),
+    "Batch API jobs used for the day's items (mode batch), from the records under batches/<day>/",
+    _c("batch_name", S, "batches/<id> on the provider", False),
+    _c("display_name", S, "gemini_assets <day> <model> <key>: how a crash before the record was written is recovered", False),
+    _c("batch_key", S, "hash of day, model and items (content + prompt): same key = same batch, never resubmitted", False),
+    _c("model", S, "model of every request in the batch", False),
+    _c("items", I, "requests (one per item, keyed by media_id)", False),
+    _c("input_mode", S, "inline (< 20 MB) | file (JSONL through the Files API) | unknown (recovered by name)", False),
+    _c("input_file", S, "files/<id> of the JSONL input"),
+    _c("request_bytes", I, "size of the requests as JSONL"),
+    _c("state", S, "JOB_STATE_PENDING | RUNNING | SUCCEEDED | FAILED | CANCELLED | EXPIRED (last seen)", False),
+    _c("retired", B, "the batch failed/expired/was cancelled and its items were submitted again", False),
+    _c("submitted_at", UTC_TS, "batch creation time", False),
+    _c("completed_at", UTC_TS, "batch end time"),
+    _c("wait_s", F, "completed_at - submitted_at"),
+    _c("polls", I, "batches.get calls made while waiting (all runs)", False),
+    _c("resumed", I, "runs that found the batch already submitted and resumed waiting", False),
+    _c("succeeded_lines", I, "lines with an answer", False),
+    _c("failed_lines", I, "lines with an error object", False),
+    _c("missing_lines", I, "items without a line in the results", False),
+    _c("run_id", S, "Dagster run that submitted the batch"),
+    _c("record_key", S, "storage key of the JSON record under batches/<day>/", False),
 )
 
 BILLING_RECONCILIATION = _table(
