@@ -52,6 +52,10 @@ def test_two_partitions_in_parallel_share_one_instance_and_one_limit(postgres, t
         seed_day(store, day, UPLOADS_PER_DAY)
 
     dagster = Path(sys.executable).parent / "dagster"
+    # Pools are created lazily by the first step that claims a slot; two processes doing that at
+    # the same moment race on the same row (UniqueViolation). A deployment sets them once, first.
+    subprocess.run([str(dagster), "instance", "concurrency", "set", "gemini_api", "2"], cwd=REPO, check=True,
+                   capture_output=True, text=True, timeout=120)
     processes = {
         day: subprocess.Popen(
             [str(dagster), "asset", "materialize", "-m", "gemini_assets.definitions", "--select", "*",
