@@ -5,16 +5,26 @@ The pipeline's own emulator is tuned through GEMINI_EMULATOR_KNOBS (batch delay,
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
+from PIL import Image
 
+from gemini_assets.core.media.intake import media_id_for
 from gemini_assets.core.media.samples import seed_day
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
 from gemini_assets.emulator.state import read_served_log
+from gemini_assets_tests.landing import land
 
 DAY = "2026-11-21"
 FAST = dict(initial_backoff_s=0.01, max_backoff_s=0.05, timeout_s=10, batch_poll_initial_s=0.1, batch_poll_max_s=0.3)
@@ -149,3 +159,69 @@ def test_batch_mode_can_come_from_the_routing_file(store, seeded, tmp_path, monk
     monkeypatch.setenv("GEMINI_ASSETS_ROUTES", str(routes))
     assert materialize(mode=None).success
     assert set(read_partition(store, "call_ledger", DAY)["service_tier"]) == {"batch"}
+
+
+def test_batch_answers_get_the_online_validation_and_one_online_repair(store, tmp_path, monkeypatch):
+    knobs(monkeypatch, batch_delay_s=0.2)
+    shapes = {"none": "", "once": " [[emulate:missing_field:once]]", "bad": " [[emulate:not_json]]", "cut": " [[emulate:max_tokens]]"}
+    ids = {}
+    for index, (name, directive) in enumerate(shapes.items()):
+        key = f"landing/{DAY}/product_recognition/tests/{name}.png"
+        buffer = io.BytesIO()
+        Image.new("RGB", (96, 64), (index * 40, 40, 200)).save(buffer, format="PNG")
+        land(store, key, buffer.getvalue(), context="red ceramic mug" + directive)
+        ids[name] = media_id_for(key)
+    assert materialize().success
+    outputs = read_partition(store, "model_outputs", DAY).set_index("media_id")
+    records = read_partition(store, "validated_records", DAY).set_index("media_id")
+    review = read_partition(store, "review_queue", DAY).set_index("media_id")
+    assert outputs.loc[ids["none"], "parse_status"] == "valid" and ids["none"] in records.index
+    assert outputs.loc[ids["once"], "parse_status"] == "repaired" and ids["once"] in records.index
+    assert review.loc[ids["bad"], "reason_code"] == "invalid_output"
+    assert review.loc[ids["cut"], "reason_code"] == "max_tokens"  # no retry: it would be cut again
+    ledger = read_partition(store, "call_ledger", DAY)
+    calls = {m: sorted(zip(g["purpose"], g["service_tier"])) for m, g in ledger.groupby("media_id")}
+    assert calls[ids["none"]] == calls[ids["cut"]] == [("generate", "batch")]
+    assert calls[ids["once"]] == calls[ids["bad"]] == [("generate", "batch"), ("repair", "standard")]
+    assert len(served(tmp_path, "generateContent")) == 2  # the two repairs, online
+
+
+def test_a_killed_process_mid_wait_is_resumed_by_another_process(store, seeded, tmp_path, monkeypatch):
+    """A real crash: a `dagster asset materialize` process is SIGKILLed while it waits for its batch."""
+    knobs(monkeypatch, batch_delay_s=6.0)
+    upstream = ["raw_media", "validated_media", "quarantined_media", "gemini_files"]
+    resources = {**default_resources(), "gemini": GeminiResource(**FAST)}
+    assert dg.materialize([a for a in ASSETS if set(a.keys) & {dg.AssetKey(k) for k in upstream}],
+                          partition_key=DAY, resources=resources, selection=upstream).success
+    config = json.dumps({"resources": {"gemini": {"config": {"mode": "batch", "batch_poll_initial_s": 0.2}}}})
+    child = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "gemini_assets.definitions",
+         "--select", "model_outputs", "--partition", DAY, "--config-json", config],
+        env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    records_dir = tmp_path / "storage" / "batches" / DAY
+    try:
+        deadline = time.monotonic() + 60
+        while not list(records_dir.glob("*.json")) and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(records_dir.glob("*.json")), "the child never submitted its batch"
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the child's own process group only
+        child.wait()
+    assert len(emulator_batches(tmp_path)) == 1 and not served(tmp_path, "batchGenerateContent")
+
+    assert materialize(batch_max_wait_s=30).success  # this process, its own emulator, same state dir
+    assert len(emulator_batches(tmp_path)) == 1
+    assert len(served(tmp_path, "batchGenerateContent")) == seeded.valid
+    batch = read_partition(store, "gemini_batches", DAY).iloc[0]
+    assert batch["resumed"] == 1 and batch["state"] == "JOB_STATE_SUCCEEDED"
+
+
+def test_a_recorded_batch_the_provider_no_longer_has_is_submitted_again(store, seeded, tmp_path, monkeypatch):
+    knobs(monkeypatch, batch_delay_s=1.0)
+    assert not materialize(raise_on_error=False, batch_max_wait_s=0.1).success
+    for path in (tmp_path / "emulator" / "batches").glob("*"):
+        path.unlink()  # deleted on the provider's side (batches.delete, or its retention)
+    assert materialize(batch_max_wait_s=30).success
+    batches = read_partition(store, "gemini_batches", DAY)
+    assert sorted(zip(batches["retired"], batches["state"])) == [(False, "JOB_STATE_SUCCEEDED"), (True, "JOB_STATE_DELETED")]

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from google import genai
-from google.genai import types
+from google.genai import errors, types
 
 from gemini_assets.core.gateway import wire
 from gemini_assets.core.gateway.base import GenerateRequest
@@ -108,6 +108,17 @@ def find(client: genai.Client, display_name: str) -> types.BatchJob | None:
         if job.display_name == display_name:
             return job
     return None
+
+
+def exists(client: genai.Client, name: str) -> bool:
+    """False only when the provider says the batch is not there (404); other errors propagate."""
+    try:
+        client.batches.get(name=name)
+    except errors.ClientError as exc:
+        if exc.code == 404:
+            return False
+        raise
+    return True
 
 
 def state_name(job: types.BatchJob) -> str:

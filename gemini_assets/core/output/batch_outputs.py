@@ -156,6 +156,12 @@ class BatchStage:
         key = batch_key(self.day, model, group, hashes)
         name = display_name(self.day, model, key)
         record = load_record(self.store, self.day, model, key)
+        if record is not None and not record.failed and not batch_api.exists(self.client, record.batch_name):
+            log.warning("batch %s is gone from the provider (deleted?): submitting the items again", record.batch_name)
+            record.state = "JOB_STATE_DELETED"
+            record.failed_lines = 0
+            retire(self.store, record)
+            record = None
         if record is not None and record.failed:
             log.warning("batch %s ended %s: submitting the items again", record.batch_name, record.state)
             retire(self.store, record)
