@@ -225,3 +225,13 @@ def test_a_recorded_batch_the_provider_no_longer_has_is_submitted_again(store, s
     assert materialize(batch_max_wait_s=30).success
     batches = read_partition(store, "gemini_batches", DAY)
     assert sorted(zip(batches["retired"], batches["state"])) == [(False, "JOB_STATE_SUCCEEDED"), (True, "JOB_STATE_DELETED")]
+
+
+def test_step_retries_resume_the_batch_inside_one_run(store, seeded, tmp_path, monkeypatch):
+    knobs(monkeypatch, batch_delay_s=1.0)
+    result = materialize(batch_max_wait_s=0.2, batch_step_retries=5, batch_retry_wait_s=0.1)
+    assert result.success
+    restarts = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY" and e.step_key == "model_outputs"]
+    assert restarts  # the step ended while the batch ran and Dagster ran it again
+    assert len(emulator_batches(tmp_path)) == 1
+    assert read_partition(store, "gemini_batches", DAY).iloc[0]["resumed"] == len(restarts)
