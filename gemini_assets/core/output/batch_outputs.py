@@ -34,7 +34,7 @@ from gemini_assets.core.gateway.routing import load_routing, route_item
 from gemini_assets.core.output.batch_state import BatchRecord, batch_key, display_name, load_record, retire
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.gateway.base import MediaRef
-from gemini_assets.core.output.outputs import Progress, _row, produce_output, produce_outputs
+from gemini_assets.core.output.outputs import Progress, _row, outbound_media, produce_output, produce_outputs
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.tasks.catalog import get_task
 
@@ -91,13 +91,8 @@ def _number(value: Any) -> float | None:
 
 
 def batch_media(store: ObjectStore, item: dict[str, Any], plan: dict[str, Any]) -> MediaRef:
-    """The media part as online: the plan's Files API URI, else the bytes that are sent inline
-    (the sanitized copy when the plan names one, never a different object than online)."""
-    facts = {"size_bytes": item.get("size_bytes"), "duration_s": _number(item.get("duration_s")), "pages": item.get("pages")}
-    if plan["delivery"] == "files_api":
-        return MediaRef(mime_type=item["mime_type"], file_uri=plan["remote_uri"], **facts)
-    key = plan.get("sanitized_key") or item["storage_key"]
-    return MediaRef(mime_type=item["mime_type"], data=store.read_bytes(key), **facts)
+    """The media part exactly as online: the plan's Files API URI, else the sanitized copy's bytes."""
+    return outbound_media(store, item, plan["remote_uri"] if plan["delivery"] == "files_api" else None, plan.get("sanitized_key"))
 
 
 def first_request(store: ObjectStore, item: dict[str, Any], plan: dict[str, Any]) -> GenerateRequest:

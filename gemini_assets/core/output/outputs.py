@@ -102,7 +102,10 @@ def _from_outcome(item: dict[str, Any], plan: dict[str, Any], outcome: ItemOutco
     )
 
 
-def _media(store: ObjectStore, item: dict[str, Any], file_uri: str | None, key: str) -> MediaRef:
+def outbound_media(store: ObjectStore, item: dict[str, Any], file_uri: str | None, key: str | None) -> MediaRef:
+    """What a request carries: a Files API URI, or the SANITIZED copy's bytes, never the original."""
+    if not file_uri and not key:
+        raise ValueError(f"{item['media_id']}: no sanitized copy was planned, so nothing may be sent")
     facts = {
         "size_bytes": _int(item.get("size_bytes")),
         "duration_s": _float(item.get("duration_s")),
@@ -142,7 +145,7 @@ def _call_model(
 ) -> dict[str, Any]:
     task = get_task(item["task"])
     files_api = plan["delivery"] == "files_api"
-    media = _media(store, item, plan["remote_uri"] if files_api else None, plan["sanitized_key"])
+    media = outbound_media(store, item, plan["remote_uri"] if files_api else None, plan["sanitized_key"])
     earlier: list[Attempt] = []
     try:
         outcome = run_item(gateway, task, plan["model"], media, item.get("context"))
@@ -150,7 +153,7 @@ def _call_model(
             # The handle expired or was deleted between planning and the call: upload once more.
             earlier = outcome.attempts
             remote = upload_item(store, item, gateway, plan["sanitized_key"])
-            media = _media(store, item, remote.uri, plan["sanitized_key"])
+            media = outbound_media(store, item, remote.uri, plan["sanitized_key"])
             outcome = run_item(_NumberedAfter(gateway, len(earlier)), task, plan["model"], media, item.get("context"))  # type: ignore[arg-type]
             outcome.attempts = earlier + outcome.attempts
     except ModelUnavailable as exc:
