@@ -31,6 +31,8 @@ def main() -> int:
         GEMINI_ASSETS_STORAGE=str(work / "storage"),
         GEMINI_EMULATOR_STATE_DIR=str(work / "emulator"),
         NO_PROXY="127.0.0.1,localhost",
+        GEMINI_ASSETS_AUDIT_KEY=str(work / "audit_ed25519.pem"),
+        GEMINI_ASSETS_LIMITER=f"sqlite://{work / 'limiter'}",
     )
     os.environ.pop("GEMINI_API_KEY", None)
     os.environ.pop("DAGSTER_HOME", None)
@@ -42,7 +44,7 @@ def main() -> int:
     from gemini_assets.definitions import defs
 
     started = time.perf_counter()
-    summary = seed_day(ObjectStore(), args.date, args.count)
+    summary = seed_day(ObjectStore(), args.date, args.count)  # product photos, as the demo-day target asks
     seed_s = time.perf_counter() - started
 
     runs = []
