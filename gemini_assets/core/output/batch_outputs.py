@@ -34,7 +34,7 @@ from gemini_assets.core.gateway.routing import load_routing, route_item
 from gemini_assets.core.output.batch_state import BatchRecord, batch_key, display_name, load_record, retire
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.gateway.base import MediaRef
-from gemini_assets.core.output.outputs import Progress, _row, outbound_media, produce_output, produce_outputs
+from gemini_assets.core.output.outputs import Progress, output_row, outbound_media, produce_output, produce_outputs
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.tasks.catalog import get_task
 
@@ -126,7 +126,7 @@ class BatchStage:
             if not_sendable:  # produce_output answers these without any call (cached / upload_failed)
                 rows.append(produce_output(self.store, self.gateway, archive, item, plan))
             elif budget and (refusal := budget.refusal(item, plan)):
-                rows.append(_row(item, plan, status="budget_exceeded", error_message=refusal))
+                rows.append(output_row(item, plan, status="budget_exceeded", error_message=refusal))
             else:
                 by_model.setdefault(plan["model"], []).append(item)
         # Submit every model's batch before waiting for any: they run side by side.

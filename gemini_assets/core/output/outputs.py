@@ -49,7 +49,7 @@ def _summed_usage(attempts: list[Attempt]) -> Usage:
     return total
 
 
-def _row(item: dict[str, Any], plan: dict[str, Any], **values: Any) -> dict[str, Any]:
+def output_row(item: dict[str, Any], plan: dict[str, Any], **values: Any) -> dict[str, Any]:
     task = get_task(item["task"])
     base = {
         "media_id": item["media_id"],
@@ -82,7 +82,7 @@ def _row(item: dict[str, Any], plan: dict[str, Any], **values: Any) -> dict[str,
 def _from_outcome(item: dict[str, Any], plan: dict[str, Any], outcome: ItemOutcome) -> dict[str, Any]:
     last = outcome.attempts[-1] if outcome.attempts else None
     ok_ids = [a.response_id for a in outcome.attempts if a.response_id]
-    return _row(
+    return output_row(
         item,
         plan,
         status=outcome.status,
@@ -185,14 +185,14 @@ def produce_output(
     cache_key = response_key(task.name, task.version, plan["model"], item["sha256"], task.prompt_hash)
     if plan["delivery"] == "cached":
         cached = archive.get(cache_key) or {}
-        return _row(item, plan, **{k: cached.get(k) for k in ("status", "finish_reason", "raw_text", "parsed_json", "parse_status", "parse_error", "response_id")}, from_cache=True)
+        return output_row(item, plan, **{k: cached.get(k) for k in ("status", "finish_reason", "raw_text", "parsed_json", "parse_status", "parse_error", "response_id")}, from_cache=True)
     if plan["delivery"] == "blocked":
         status, _, detail = (plan.get("error") or "sanitize_failed: blocked").partition(": ")
-        return _row(item, plan, status=status, error_message=detail)
+        return output_row(item, plan, status=status, error_message=detail)
     if plan["delivery"] == "files_api" and (not plan.get("remote_uri") or plan.get("remote_state") != "ACTIVE"):
-        return _row(item, plan, status="upload_failed", error_message=plan.get("error") or f"file state {plan.get('remote_state')}")
+        return output_row(item, plan, status="upload_failed", error_message=plan.get("error") or f"file state {plan.get('remote_state')}")
     if budget and (refusal := budget.refusal(item, plan)):
-        return _row(item, plan, status="budget_exceeded", error_message=refusal)
+        return output_row(item, plan, status="budget_exceeded", error_message=refusal)
     row = _call_model(store, gateway, item, plan)
     if row["status"] in ("ok", "blocked"):
         archive.put(cache_key, {k: row[k] for k in ("status", "finish_reason", "raw_text", "parsed_json", "parse_status", "parse_error", "response_id", "model", "task_version", "prompt_hash", "sha256")})
