@@ -107,7 +107,7 @@ def test_broken_table_fails_its_check_and_blocks_downstream(store, seeded):
 
 
 def test_api_key_never_written_anywhere(store, seeded, tmp_path, monkeypatch, capfd):
-    secret = "AIzaTestSecretValue-0123456789abcdef"
+    secret = "test-secret-key-0123456789abcdef-not-real"
     emulator = start_emulator(tmp_path / "emulator")
     try:
         monkeypatch.setenv("GEMINI_API_KEY", secret)
