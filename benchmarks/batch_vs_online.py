@@ -23,7 +23,7 @@ from pathlib import Path
 def run_mode(work: Path, mode: str, day: str, count: int, concurrency: int) -> dict:
     import dagster as dg
 
-    from gemini_assets.core.media.samples import seed_day
+    from gemini_devkit.samples.day import seed_day
     from gemini_assets.core.storage.objectstore import ObjectStore
     from gemini_assets.core.storage.tables import read_partition
     from gemini_assets.definitions import ASSETS

@@ -39,7 +39,7 @@ def main() -> int:
 
     import dagster as dg
 
-    from gemini_assets.core.media.samples import seed_day
+    from gemini_devkit.samples.day import seed_day
     from gemini_assets.core.storage.objectstore import ObjectStore
     from gemini_assets.definitions import defs
 

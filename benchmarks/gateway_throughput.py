@@ -53,7 +53,7 @@ def tiny_pngs(count: int, seed: int = 4) -> list[bytes]:
 
 def start_emulator_process(state_dir: Path, knobs: dict) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gemini_assets.emulator", "--port", "0", "--state-dir", str(state_dir), "--knobs", json.dumps(knobs)],
+        [sys.executable, "-m", "gemini_devkit.emulator", "--port", "0", "--state-dir", str(state_dir), "--knobs", json.dumps(knobs)],
         stdout=subprocess.PIPE, text=True,
     )
     line = process.stdout.readline()  # "Gemini emulator listening on http://127.0.0.1:PORT (state: ...)"

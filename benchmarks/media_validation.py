@@ -28,11 +28,11 @@ DAY = "2026-01-01"
 
 
 def throughput(files: int) -> dict[str, float]:
-    from gemini_assets.core.media import sample_media as sm
+    from gemini_devkit.samples import media as sm
     from gemini_assets.core.media.intake import scan_landing, validate_and_store
     from gemini_assets.core.media.policy import DEFAULT_POLICY
     from gemini_assets.core.media.probe import Prober
-    from gemini_assets.core.media.samples import seed_day
+    from gemini_devkit.samples.day import seed_day
     from gemini_assets.core.storage.objectstore import ObjectStore
     from gemini_assets.core.tasks.catalog import task_kinds
 

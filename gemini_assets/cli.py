@@ -32,7 +32,7 @@ def main() -> None:
 @click.option("--task", default="all", show_default=True, help="A task name, or 'all' for a mixed day (images, PDFs, videos, recordings).")
 def seed(day: str, count: int, task: str) -> None:
     """Write realistic sample uploads (a few invalid) into landing/<date>/<task>/."""
-    from gemini_assets.core.media.samples import seed_day
+    from gemini_devkit.samples.day import seed_day
     from gemini_assets.core.storage.objectstore import ObjectStore
 
     store = ObjectStore()
@@ -47,7 +47,7 @@ def seed(day: str, count: int, task: str) -> None:
 @click.option("--knobs", default=None, help="Emulator knobs: JSON or a JSON file (default: $GEMINI_EMULATOR_KNOBS); README: Model gateway.")
 def emulator(port: int, state_dir: str | None, knobs: str | None) -> None:
     """Serve the bundled Gemini API emulator in the foreground."""
-    from gemini_assets.emulator.server import main as serve
+    from gemini_devkit.emulator.server import main as serve
 
     args = ["--port", str(port), "--state-dir", str(state_dir or settings.emulator_state_dir())]
     serve(args + (["--knobs", knobs] if knobs else []))

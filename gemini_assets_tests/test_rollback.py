@@ -5,11 +5,11 @@ import pytest
 from click.testing import CliRunner
 
 from gemini_assets.cli import main
-from gemini_assets.core.media.samples import seed_day
+from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.tables import partition_versions, read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import default_resources
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 
 DAY = "2026-11-17"
 

@@ -2,7 +2,7 @@ import pytest
 
 from gemini_assets.core.media.intake import scan_landing, validate_and_store
 from gemini_assets.core.media.policy import DEFAULT_POLICY
-from gemini_assets.core.media.samples import seed_day
+from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.objectstore import UnsafeKeyError, safe_key
 from gemini_assets.core.tasks.catalog import task_kinds
 from gemini_assets_tests.landing import land

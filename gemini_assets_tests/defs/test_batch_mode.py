@@ -19,11 +19,11 @@ import pytest
 from PIL import Image
 
 from gemini_assets.core.media.intake import media_id_for
-from gemini_assets.core.media.samples import seed_day
+from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.landing import land
 
 DAY = "2026-11-21"

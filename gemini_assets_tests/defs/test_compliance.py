@@ -13,12 +13,12 @@ from PIL import Image
 from gemini_assets.cli import main
 from gemini_assets.core.audit.log import LOG, AuditLog
 from gemini_assets.core.media.intake import media_id_for
-from gemini_assets.core.media.sample_media import make_video
+from gemini_devkit.samples.media import make_video
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
-from gemini_assets.emulator.server import start_emulator
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.server import start_emulator
+from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.core.privacy.test_sanitize import LOCATION_TAGS
 from gemini_assets_tests.landing import land
 

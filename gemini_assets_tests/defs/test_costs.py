@@ -7,11 +7,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from gemini_assets.core.media.samples import seed_day
+from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.tables import partition_key, read_partition, write_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 
 DAY = "2026-11-20"
 FLASH = {"gemini-3.8-flash": (0.75, 3.75)}  # USD per 1M input / output tokens (prices.csv, 2026)

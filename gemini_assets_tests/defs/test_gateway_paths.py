@@ -10,11 +10,11 @@ import json
 import dagster as dg
 import pytest
 
-from gemini_assets.core.media.samples import seed_day
+from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 
 DAY = "2026-11-21"
 FAST = dict(initial_backoff_s=0.01, max_backoff_s=0.05, timeout_s=10)

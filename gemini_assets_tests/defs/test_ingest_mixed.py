@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from gemini_assets.core.media.samples import ALL_TASKS, seed_day
+from gemini_devkit.samples.day import ALL_TASKS, seed_day
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import default_resources

@@ -11,7 +11,7 @@ from gemini_assets.core.media.intake import media_id_for
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import default_resources
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 
 DAY = "2026-11-19"
 

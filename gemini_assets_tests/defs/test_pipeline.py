@@ -8,14 +8,14 @@ import duckdb
 import pandas as pd
 import pytest
 
-from gemini_assets.core.media.samples import seed_day
+from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.schemas import TABLES
 from gemini_assets.core.storage.tables import partition_key, read_partition, table_glob, write_partition
 from gemini_assets.core.tasks.catalog import CATALOG
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import default_resources
-from gemini_assets.emulator.server import start_emulator
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.server import start_emulator
+from gemini_devkit.emulator.state import read_served_log
 
 DAY = "2026-11-20"
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from gemini_assets.core.media.samples import seed_day
+from gemini_devkit.samples.day import seed_day
 from gemini_assets.definitions import defs
 from gemini_assets.defs.partitions import daily_partitions
 from gemini_assets.defs.resources import StorageResource

@@ -20,7 +20,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from gemini_assets.core.media.samples import seed_day
+from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets_tests.deploy.postgres import PostgresCluster

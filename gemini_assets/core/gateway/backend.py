@@ -57,7 +57,7 @@ def _ensure_emulator() -> str:
     state_dir = settings.emulator_state_dir()
     with _lock:
         if str(state_dir) not in _emulators:
-            from gemini_assets.emulator.server import start_emulator
+            from gemini_devkit.emulator.server import start_emulator
 
             handle = start_emulator(state_dir)
             _emulators[str(state_dir)] = handle.url

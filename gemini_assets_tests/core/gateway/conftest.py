@@ -9,7 +9,7 @@ import pytest
 from gemini_assets.core.gateway.base import GenerateRequest, MediaRef
 from gemini_assets.core.gateway.gemini import GeminiGateway, RetrySettings
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter
-from gemini_assets.emulator import EmulatorHandle, start_emulator
+from gemini_devkit.emulator import EmulatorHandle, start_emulator
 
 MODEL = "gemini-3.8-flash"
 FAST = RetrySettings(max_attempts=4, initial_backoff_s=0.01, max_backoff_s=0.05, timeout_s=5, breaker_failures=50)

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from gemini_assets.core.gateway.breaker import CircuitBreaker, ModelUnavailable
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway, text_request
 
 

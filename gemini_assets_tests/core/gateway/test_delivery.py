@@ -8,12 +8,12 @@ from dataclasses import replace
 from gemini_assets.core.gateway.delivery import plan_delivery
 from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files, scope_for
 from gemini_assets.core.media.policy import DEFAULT_POLICY
-from gemini_assets.core.media.sample_media import make_audio
+from gemini_devkit.samples.media import make_audio
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.outputs import produce_output
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway
-from gemini_assets_tests.emulator.conftest import png_bytes
+from gemini_devkit_tests.emulator.conftest import png_bytes
 
 
 def stored_item(store, data: bytes, kind="image", mime="image/png", media_id="m1", task="product_recognition"):

@@ -11,7 +11,7 @@ import pytest
 
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter, QuotaWaitExceeded
 from gemini_assets.core.gateway.routing import Limits
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.core.gateway.conftest import MODEL, make_gateway, text_request
 
 

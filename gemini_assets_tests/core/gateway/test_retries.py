@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway, text_request
 
 

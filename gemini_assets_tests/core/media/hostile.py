@@ -19,7 +19,7 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript
 
-from gemini_assets.core.media.sample_media import assemble_pdf, make_audio, make_pdf, make_video
+from gemini_devkit.samples.media import assemble_pdf, make_audio, make_pdf, make_video
 
 IMG, DOC, VID, AUD = "product_recognition", "document_extraction", "video_summary", "audio_summary"
 

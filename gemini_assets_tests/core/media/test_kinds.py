@@ -7,7 +7,7 @@ from PIL import Image
 
 from gemini_assets.core.media.intake import scan_landing, validate_and_store
 from gemini_assets.core.media.policy import DEFAULT_POLICY
-from gemini_assets.core.media.sample_media import make_audio, make_pdf, make_video
+from gemini_devkit.samples.media import make_audio, make_pdf, make_video
 from gemini_assets.core.tasks.catalog import task_kinds
 from gemini_assets_tests.landing import land
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gemini_assets.core.media.sample_media import make_audio, make_video
+from gemini_devkit.samples.media import make_audio, make_video
 from gemini_assets.core.privacy.sanitize import sanitize_av, sanitize_image, sanitize_pdf
 
 GPS_MARK = "Secret Street 1"

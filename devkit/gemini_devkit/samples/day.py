@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from gemini_assets.core.media.sample_media import AUDIO_FORMATS, VIDEO_FORMATS, make_audio, make_pdf, make_video
+from gemini_devkit.samples.media import AUDIO_FORMATS, VIDEO_FORMATS, make_audio, make_pdf, make_video
 from gemini_assets.core.storage.objectstore import ObjectStore
 
 COLOURS = {

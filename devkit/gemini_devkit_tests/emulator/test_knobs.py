@@ -11,9 +11,9 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
-from gemini_assets.emulator import start_emulator
-from gemini_assets.emulator.state import read_served_log
-from gemini_assets_tests.emulator.conftest import make_client, png_bytes, raw_request
+from gemini_devkit.emulator import start_emulator
+from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit_tests.emulator.conftest import make_client, png_bytes, raw_request
 
 MODEL = "gemini-3.8-flash"
 

@@ -1,6 +1,6 @@
 """Local HTTP emulator of the Gemini Developer API for tests and offline demos.
 
-A separate program that ships in the package: it must never import the pipeline
+A separate program (not in the gemini_assets wheel): it must never import the pipeline
 (gemini_assets.core) or dagster, only the standard library and Pillow.
 """
 

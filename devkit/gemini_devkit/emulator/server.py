@@ -75,8 +75,8 @@ def start_emulator(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m gemini_assets.emulator --port N --state-dir DIR`: serve until Ctrl-C/SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m gemini_assets.emulator", description=__doc__)
+    """`python -m gemini_devkit.emulator --port N --state-dir DIR`: serve until Ctrl-C/SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m gemini_devkit.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument(

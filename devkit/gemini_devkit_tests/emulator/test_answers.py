@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gemini_assets.emulator.answers import fill_schema, product_phrase
-from gemini_assets.emulator.generate import answer_text
-from gemini_assets.emulator.errors import ApiError
-from gemini_assets.emulator.prompt import Prompt, parse_prompt
-from gemini_assets.emulator.state import StateStore
+from gemini_devkit.emulator.answers import fill_schema, product_phrase
+from gemini_devkit.emulator.generate import answer_text
+from gemini_devkit.emulator.errors import ApiError
+from gemini_devkit.emulator.prompt import Prompt, parse_prompt
+from gemini_devkit.emulator.state import StateStore
 
 from .conftest import png_bytes
 

@@ -47,7 +47,7 @@ def test_upload_get_list_delete(client, tmp_path: Path) -> None:
 
 def test_ten_mib_upload_goes_in_two_chunks(client, emulator, caplog) -> None:
     data = os.urandom(10 * 1024 * 1024)
-    caplog.set_level(logging.DEBUG, logger="gemini_assets.emulator")
+    caplog.set_level(logging.DEBUG, logger="gemini_devkit.emulator")
     uploaded = client.files.upload(file=io.BytesIO(data), config={"mime_type": "video/mp4"})
     chunk_posts = [r for r in caplog.records if "upload_id=" in r.getMessage() and "POST" in r.getMessage()]
     assert len(chunk_posts) == 2

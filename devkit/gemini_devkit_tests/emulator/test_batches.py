@@ -9,8 +9,8 @@ import time
 import pytest
 from google.genai import errors, types
 
-from gemini_assets.emulator import start_emulator
-from gemini_assets.emulator.state import read_served_log
+from gemini_devkit.emulator import start_emulator
+from gemini_devkit.emulator.state import read_served_log
 
 from .conftest import make_client, png_bytes
 

@@ -6,7 +6,7 @@ import math
 import pytest
 from google.genai import types
 
-from gemini_assets.core.media.sample_media import make_audio, make_pdf, make_video
+from gemini_devkit.samples.media import make_audio, make_pdf, make_video
 
 GEMINI_3 = "gemini-3.8-flash"
 LEGACY = "gemini-2.5-flash"

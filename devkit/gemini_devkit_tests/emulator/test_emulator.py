@@ -18,7 +18,7 @@ import pytest
 from google.genai import errors, types
 from pydantic import BaseModel, Field
 
-from gemini_assets.emulator import read_served_log, start_emulator
+from gemini_devkit.emulator import read_served_log, start_emulator
 
 from .conftest import make_client, png_bytes, raw_request
 
@@ -196,7 +196,7 @@ def test_unexpected_error_is_500_and_server_keeps_serving(client, emulator) -> N
 
 def test_module_entry_point_serves_until_interrupted(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gemini_assets.emulator", "--port", "0", "--state-dir", str(tmp_path / "s")],
+        [sys.executable, "-m", "gemini_devkit.emulator", "--port", "0", "--state-dir", str(tmp_path / "s")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

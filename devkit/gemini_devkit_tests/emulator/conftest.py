@@ -13,7 +13,7 @@ from google import genai
 from google.genai import types
 from PIL import Image
 
-from gemini_assets.emulator import EmulatorHandle, start_emulator
+from gemini_devkit.emulator import EmulatorHandle, start_emulator
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from .protocol import Request, Response
 from .routes import PATH_RE, not_found, route
 from .state import StateStore
 
-logger = logging.getLogger("gemini_assets.emulator")
+logger = logging.getLogger("gemini_devkit.emulator")
 _SECRET_QUERY_RE = re.compile(r"(?i)(key=)[^&\s]*")
 
 

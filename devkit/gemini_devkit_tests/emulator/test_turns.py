@@ -2,7 +2,7 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
-from gemini_assets.emulator.server import start_emulator
+from gemini_devkit.emulator.server import start_emulator
 
 
 def test_request_ending_on_model_turn_is_rejected(tmp_path):
