@@ -4,8 +4,14 @@ import pytest
 
 from gemini_assets.core.audit.log import LOG, AuditLog
 from gemini_assets.core.audit.merkle import merkle_root
+from gemini_assets.core.config import load_settings
 
 DAY = "2026-11-16"
+
+
+def audit_log(store) -> AuditLog:
+    """The log as configured now (key and checkpoint root come from the environment)."""
+    return AuditLog.from_settings(store, load_settings())
 
 
 def _segments(store):
@@ -14,7 +20,7 @@ def _segments(store):
 
 @pytest.fixture
 def log(store):
-    audit = AuditLog(store)
+    audit = audit_log(store)
     audit.append(DAY, [{"event": "received", "media_id": f"m{i}"} for i in range(3)], run_id="r1")
     audit.append(DAY, [{"event": "validated", "media_id": f"m{i}"} for i in range(3)], run_id="r1")
     return audit
@@ -30,7 +36,7 @@ def test_rfc6962_shape():
 
     a, b, c = b"a", b"b", b"c"
     leaf = lambda x: hashlib.sha256(b"\0" + x).digest()  # noqa: E731
-    node = lambda l, r: hashlib.sha256(b"\1" + l + r).digest()  # noqa: E731
+    node = lambda left, right: hashlib.sha256(b"\1" + left + right).digest()  # noqa: E731
     assert merkle_root([a, b, c]) == node(node(leaf(a), leaf(b)), leaf(c))
 
 
@@ -62,7 +68,7 @@ def test_rewritten_log_with_a_forged_key_is_caught(store, log, tmp_path, monkeyp
     for key in _segments(store):
         store.fs.rm(store.path(key))
     monkeypatch.setenv("GEMINI_ASSETS_AUDIT_KEY", str(tmp_path / "attacker.pem"))
-    AuditLog(store).append(DAY, [{"event": "received", "media_id": f"forged{i}"} for i in range(6)])
+    audit_log(store).append(DAY, [{"event": "received", "media_id": f"forged{i}"} for i in range(6)])
     monkeypatch.setenv("GEMINI_ASSETS_AUDIT_KEY", str(tmp_path / "keys" / "audit_ed25519.pem"))
     problems = " ".join(log.verify(DAY).problems)
     assert "untrusted key" in problems and "log rewritten" in problems
@@ -70,6 +76,6 @@ def test_rewritten_log_with_a_forged_key_is_caught(store, log, tmp_path, monkeyp
 
 def test_checkpoints_can_live_under_another_root(store, tmp_path, monkeypatch):
     monkeypatch.setenv("GEMINI_ASSETS_AUDIT_CHECKPOINTS", str(tmp_path / "vault"))
-    AuditLog(store).append(DAY, [{"event": "received"}])
+    audit_log(store).append(DAY, [{"event": "received"}])
     assert list((tmp_path / "vault" / DAY).iterdir()) and not store.exists("audit_checkpoints")
-    assert AuditLog(store).verify(DAY).ok
+    assert audit_log(store).verify(DAY).ok

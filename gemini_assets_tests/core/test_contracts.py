@@ -1,12 +1,12 @@
 import pandas as pd
 
-from gemini_assets.core.storage.contracts import check_partition, check_schema
-from gemini_assets.core.storage.schemas import TABLES
+from gemini_assets.core.contracts.tables import TABLES
+from gemini_assets.core.storage.checks import check_partition, check_schema
 from gemini_assets.core.storage.tables import empty_frame
 
 
 def _costs_row(**overrides):
-    row = {c: 0 for c in TABLES["daily_costs"].column_names}
+    row = dict.fromkeys(TABLES["daily_costs"].column_names, 0)
     row.update(model="m", task="t", media_kind="image", cost_usd=0.5, cost_per_item_usd=0.5)
     row.update(overrides)
     return row

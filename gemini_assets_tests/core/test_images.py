@@ -5,8 +5,10 @@ import zlib
 import pytest
 from PIL import Image
 
-from gemini_assets.core.media.images import MediaRejected, probe_image
-from gemini_assets.core.media.policy import ImagePolicy, ReasonCode
+from gemini_assets.core.contracts.errors import MediaRejected
+from gemini_assets.core.contracts.reasons import QuarantineReason as ReasonCode
+from gemini_assets.core.media.images import probe_image
+from gemini_assets.core.media.policy import ImagePolicy
 
 POLICY = ImagePolicy()
 
@@ -19,13 +21,23 @@ def encode(fmt: str, size=(64, 48), mode="RGB", **kw) -> bytes:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares a huge canvas in a few bytes (decompression bomb)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("fmt,ext,mime", [("PNG", "png", "image/png"), ("JPEG", "jpg", "image/jpeg"), ("JPEG", "jpeg", "image/jpeg"), ("WEBP", "webp", "image/webp")])
+@pytest.mark.parametrize(
+    "fmt,ext,mime",
+    [
+        ("PNG", "png", "image/png"),
+        ("JPEG", "jpg", "image/jpeg"),
+        ("JPEG", "jpeg", "image/jpeg"),
+        ("WEBP", "webp", "image/webp"),
+    ],
+)
 def test_accepts_supported_formats(fmt, ext, mime):
     facts = probe_image(encode(fmt), ext, POLICY)
     assert (facts.mime_type, facts.width, facts.height, facts.frames) == (mime, 64, 48, 1)

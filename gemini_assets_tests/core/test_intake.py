@@ -1,11 +1,11 @@
 import pytest
 
-from gemini_assets.core.media.intake import scan_landing, validate_and_store
 from gemini_assets.core.media.policy import DEFAULT_POLICY
-from gemini_devkit.samples.day import seed_day
+from gemini_assets.core.stages.intake import scan_landing, validate_and_store
 from gemini_assets.core.storage.objectstore import UnsafeKeyError, safe_key
-from gemini_assets.core.tasks.catalog import task_kinds
+from gemini_assets.core.tasks.catalog import TaskCatalog
 from gemini_assets_tests.landing import land
+from gemini_devkit.samples.day import seed_day
 
 DAY = "2026-11-20"
 
@@ -14,15 +14,15 @@ def test_seeded_day_splits_into_accepted_and_quarantined(store):
     summary = seed_day(store, DAY, 30)
     rows = scan_landing(store, DAY)
     assert len(rows) == 30 and summary.invalid >= 2
-    results = [validate_and_store(store, row, DAY, DEFAULT_POLICY, task_kinds()) for row in rows]
+    results = [validate_and_store(store, row, DAY, DEFAULT_POLICY, TaskCatalog()) for row in rows]
     accepted = [r.accepted for r in results if r.accepted]
     rejected = [r.quarantined for r in results if r.quarantined]
     assert len(accepted) == summary.valid and len(rejected) == summary.invalid
     for row in accepted:
-        assert store.exists(row["storage_key"]) and store.sha256(row["storage_key"]) == row["sha256"]
+        assert store.exists(row.storage_key) and store.sha256(row.storage_key) == row.sha256
     for row in rejected:
-        assert store.exists(f"{row['quarantine_key']}/original")
-        assert store.read_json(f"{row['quarantine_key']}/reason.json")["reason_code"] == row["reason_code"]
+        assert store.exists(f"{row.quarantine_key}/original")
+        assert store.read_json(f"{row.quarantine_key}/reason.json")["reason_code"] == row.reason_code
     # landing/ is never modified
     assert len(list(store.walk_files(f"landing/{DAY}"))) >= 30
 
@@ -31,7 +31,7 @@ def test_identical_content_is_stored_once(store):
     land(store, f"landing/{DAY}/product_recognition/a/x.png", _png())
     land(store, f"landing/{DAY}/product_recognition/b/y.png", _png())
     rows = scan_landing(store, DAY)
-    keys = {validate_and_store(store, r, DAY, DEFAULT_POLICY, task_kinds()).accepted["storage_key"] for r in rows}
+    keys = {validate_and_store(store, r, DAY, DEFAULT_POLICY, TaskCatalog()).accepted.storage_key for r in rows}
     assert len(keys) == 1 and len(list(store.walk_files("media"))) == 1
 
 
@@ -40,7 +40,7 @@ def test_unknown_task_and_bad_sidecar_are_quarantined(store):
     store.write_bytes(f"landing/{DAY}/product_recognition/y.png", _png())
     store.write_bytes(f"landing/{DAY}/product_recognition/y.png.meta.json", b'{"consent": "yes"}')
     reasons = {
-        r["file_name"]: validate_and_store(store, r, DAY, DEFAULT_POLICY, task_kinds()).quarantined["reason_code"]
+        r.file_name: validate_and_store(store, r, DAY, DEFAULT_POLICY, TaskCatalog()).quarantined.reason_code
         for r in scan_landing(store, DAY)
     }
     assert reasons == {"x.png": "unknown_task", "y.png": "invalid_sidecar"}
@@ -67,10 +67,12 @@ def test_uploads_without_consent_are_quarantined_after_their_technical_check(sto
     land(store, f"landing/{DAY}/product_recognition/refused.png", _png(), consent=False)
     store.write_bytes(f"landing/{DAY}/product_recognition/no_sidecar.png", _png())
     store.write_bytes(f"landing/{DAY}/product_recognition/broken_no_sidecar.png", b"<html>")
-    results = {r["file_name"]: validate_and_store(store, r, DAY, DEFAULT_POLICY, task_kinds()) for r in scan_landing(store, DAY)}
+    results = {
+        r.file_name: validate_and_store(store, r, DAY, DEFAULT_POLICY, TaskCatalog()) for r in scan_landing(store, DAY)
+    }
     assert results["given.png"].accepted is not None
-    assert results["refused.png"].quarantined["reason_code"] == "no_consent"
-    assert "consent is False" in results["refused.png"].quarantined["reason_detail"]
-    assert results["no_sidecar.png"].quarantined["reason_detail"].endswith("(no sidecar)")
-    assert results["broken_no_sidecar.png"].quarantined["reason_code"] == "unsupported_type"
+    assert results["refused.png"].quarantined.reason_code == "no_consent"
+    assert "consent is False" in results["refused.png"].quarantined.reason_detail
+    assert results["no_sidecar.png"].quarantined.reason_detail.endswith("(no sidecar)")
+    assert results["broken_no_sidecar.png"].quarantined.reason_code == "unsupported_type"
     assert len(list(store.walk_files("media"))) == 1  # only the consented upload was stored

@@ -1,7 +1,10 @@
 from gemini_assets.core.output.parse import parse_answer
 from gemini_assets.core.tasks.catalog import ProductRecognition
 
-GOOD = '{"product_name": "red mug", "category": "kitchenware", "dominant_colors": ["red"], "description": "A mug.", "confidence": 0.9}'
+GOOD = (
+    '{"product_name": "red mug", "category": "kitchenware", "dominant_colors": ["red"], '
+    '"description": "A mug.", "confidence": 0.9}'
+)
 
 
 def test_valid_json():

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from gemini_assets.core.gateway.base import Usage
+from gemini_assets.core.contracts.calls import Usage
 from gemini_assets.core.gateway.pricing import PriceBook
 
 

@@ -1,11 +1,18 @@
-from pathlib import Path
-
-from gemini_assets.core.storage.reference import reasons_markdown, tables_markdown
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from gemini_assets.core.contracts.reference import DOC, document
 
 
-def test_readme_documents_every_table_and_reason_as_enforced():
-    text = README.read_text()
-    assert tables_markdown() in text, "regenerate the README tables: python -m gemini_assets.core.storage.reference"
-    assert reasons_markdown() in text
+def test_docs_describe_every_table_and_reason_as_enforced():
+    assert DOC.read_text() == document(), "regenerate: python -m gemini_assets.core.contracts.reference --write"
+
+
+def test_every_table_and_reason_code_is_in_the_reference():
+    from gemini_assets.core.contracts.reasons import QuarantineReason, ReviewReason
+    from gemini_assets.core.contracts.tables import TABLES
+
+    text = document()
+    for spec in TABLES.values():
+        assert f"### `{spec.name}`" in text
+        for column in spec.column_names:
+            assert f"| `{column}` |" in text
+    for reason in [*QuarantineReason, *ReviewReason]:
+        assert f"`{reason}`" in text

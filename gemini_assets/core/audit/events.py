@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel
 
-def item_events(event: str, rows: list[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
+from gemini_assets.core.contracts.tables import ModelOutputRow
+
+AuditEvent = dict[str, Any]
+
+
+def item_events(event: str, rows: Iterable[BaseModel], *fields: str) -> list[AuditEvent]:
     """One event per item with the named fields copied (only what an auditor needs, no content)."""
-    return [{"event": event, "media_id": row.get("media_id"), **{f: row.get(f) for f in fields}} for row in rows]
-
-
-def model_call_events(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One event per API attempt: who was called, how it went, what it cost in tokens."""
-    import json
-
     events = []
-    for output in outputs:
-        for attempt in json.loads(output.get("attempts_json") or "[]"):
-            usage = attempt.get("usage") or {}
-            events.append(
-                {
-                    "event": "model_called",
-                    "media_id": output["media_id"],
-                    "model": output.get("model"),
-                    "attempt": attempt.get("attempt"),
-                    "purpose": attempt.get("purpose"),
-                    "status_code": attempt.get("status_code"),
-                    "response_id": attempt.get("response_id"),
-                    "input_tokens": usage.get("input_tokens"),
-                    "output_tokens": usage.get("output_tokens"),
-                }
-            )
+    for row in rows:
+        values = row.model_dump(mode="json", include={"media_id", *fields})
+        events.append({"event": event, "media_id": values.get("media_id"), **{f: values.get(f) for f in fields}})
     return events
+
+
+def model_call_events(outputs: Iterable[ModelOutputRow]) -> list[AuditEvent]:
+    """One event per API attempt: who was called, how it went, what it cost in tokens."""
+    return [
+        {
+            "event": "model_called",
+            "media_id": output.media_id,
+            "model": output.model,
+            "backend": output.backend,
+            "attempt": attempt.attempt,
+            "purpose": attempt.purpose,
+            "status_code": attempt.status_code,
+            "response_id": attempt.response_id,
+            "input_tokens": attempt.usage.input_tokens if attempt.usage else None,
+            "output_tokens": attempt.usage.output_tokens if attempt.usage else None,
+        }
+        for output in outputs
+        for attempt in output.attempt_log
+    ]

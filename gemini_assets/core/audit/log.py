@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from gemini_assets.core.audit.merkle import merkle_root
 from gemini_assets.core.audit.signing import fingerprint, load_or_create_key, public_key_hex, verify
+from gemini_assets.core.config import Settings
 from gemini_assets.core.storage.objectstore import ObjectStore
 
-CHECKPOINTS_ENV = "GEMINI_ASSETS_AUDIT_CHECKPOINTS"
 LOG = "audit/log"
 CHECKPOINTS = "audit_checkpoints"
 GENESIS = "0" * 64
@@ -40,11 +40,6 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
 
 
-def checkpoint_store(store: ObjectStore) -> tuple[ObjectStore, str]:
-    root = os.environ.get(CHECKPOINTS_ENV)
-    return (ObjectStore(root), "") if root else (store, CHECKPOINTS + "/")
-
-
 @dataclass
 class Verification:
     day: str
@@ -58,9 +53,18 @@ class Verification:
 
 
 class AuditLog:
-    def __init__(self, store: ObjectStore):
-        self.store = store
-        self.checkpoints, self.checkpoint_prefix = checkpoint_store(store)
+    def __init__(self, store: ObjectStore, key_path: Path, checkpoints_root: str | None = None):
+        """``checkpoints_root``: another storage root for the signed checkpoints (better: a bucket the
+        log writer cannot rewrite); unset, they go under ``audit_checkpoints/`` of the same root."""
+        self.store, self.key_path = store, key_path
+        if checkpoints_root:
+            self.checkpoints, self.checkpoint_prefix = ObjectStore(checkpoints_root, store.s3_endpoint), ""
+        else:
+            self.checkpoints, self.checkpoint_prefix = store, CHECKPOINTS + "/"
+
+    @classmethod
+    def from_settings(cls, store: ObjectStore, settings: Settings) -> AuditLog:
+        return cls(store, settings.audit_key_path(), settings.audit_checkpoints)
 
     # -- writing -------------------------------------------------------------------------
     def append(self, day: str, events: list[dict[str, Any]], run_id: str | None = None) -> int:
@@ -71,7 +75,7 @@ class AuditLog:
             records = self.read(day)
             prev = records[-1]["hash"] if records else GENESIS
             seq = len(records)
-            moment = datetime.now(timezone.utc)
+            moment = datetime.now(UTC)
             now = moment.isoformat()
             lines = []
             for event in events:
@@ -88,10 +92,15 @@ class AuditLog:
         return len(events)
 
     def _checkpoint(self, day: str, segment: str, hashes: list[str]) -> None:
-        key = load_or_create_key()
-        body = {"day": day, "size": len(hashes), "root": merkle_root([bytes.fromhex(h) for h in hashes]).hex(),
-                "signed_at": datetime.now(timezone.utc).isoformat(), "public_key": public_key_hex(key)}
-        body["key_fingerprint"] = fingerprint(body["public_key"])
+        key = load_or_create_key(self.key_path)
+        body = {
+            "day": day,
+            "size": len(hashes),
+            "root": merkle_root([bytes.fromhex(h) for h in hashes]).hex(),
+            "signed_at": datetime.now(UTC).isoformat(),
+            "public_key": public_key_hex(key),
+        }
+        body["key_fingerprint"] = fingerprint(public_key_hex(key))
         body["signature"] = key.sign(canonical({k: v for k, v in body.items() if k != "signature"})).hex()
         self.checkpoints.write_json(f"{self.checkpoint_prefix}{day}/{segment}.json", body)
 
@@ -131,7 +140,7 @@ class AuditLog:
         return result
 
     def _verify_checkpoints(self, day: str, hashes: list[str], result: Verification) -> None:
-        trusted = public_key_hex(load_or_create_key())
+        trusted = public_key_hex(load_or_create_key(self.key_path))
         found = list(self.checkpoints.walk_files(f"{self.checkpoint_prefix}{day}"))
         result.checkpoints = len(found)
         if hashes and not found:
@@ -144,7 +153,9 @@ class AuditLog:
                 continue
             size = int(body["size"])
             if size > len(hashes):
-                result.problems.append(f"log truncated: checkpoint {obj.key} covers {size} events, log has {len(hashes)}")
+                result.problems.append(
+                    f"log truncated: checkpoint {obj.key} covers {size} events, log has {len(hashes)}"
+                )
                 continue
             try:
                 root = merkle_root([bytes.fromhex(h) for h in hashes[:size]]).hex()

@@ -2,7 +2,7 @@
 
 The private key lives outside the storage root (the log writer's reach): by default in the
 user's config folder, created on first use; production points GEMINI_ASSETS_AUDIT_KEY at a key
-file provisioned by the platform.
+file provisioned by the platform (Settings.audit_key_path).
 """
 
 from __future__ import annotations
@@ -15,16 +15,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-KEY_ENV = "GEMINI_ASSETS_AUDIT_KEY"
 
-
-def key_path() -> Path:
-    configured = os.environ.get(KEY_ENV)
-    return Path(configured) if configured else Path.home() / ".config" / "gemini_assets" / "audit_ed25519.pem"
-
-
-def load_or_create_key() -> Ed25519PrivateKey:
-    path = key_path()
+def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     if path.exists():
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):

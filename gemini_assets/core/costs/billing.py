@@ -61,18 +61,18 @@ def _read_file(store: ObjectStore, key: str, models: set[str]) -> tuple[pd.DataF
     missing = [what for what, col in (("usage date", date_col), ("cost", cost_col)) if col is None]
     if "model" not in raw.columns and "sku_description" not in raw.columns:
         missing.append("model or sku_description")
-    if missing:
+    if missing or date_col is None or cost_col is None:
         return pd.DataFrame(), [f"{key}: no {', '.join(missing)} column (have {list(raw.columns)})"]
     if "service_description" in raw.columns:
         service = raw["service_description"].str.lower()
         raw = raw[service.apply(lambda s: any(name in s for name in GEMINI_SERVICES))]
     problems: list[str] = []
     out = []
-    for line, row in raw.iterrows():
-        where = f"{key} line {int(line) + 2}"  # +2: header, 1-based
+    for number, (_, row) in enumerate(raw.iterrows(), start=2):  # line 1 is the header
+        where = f"{key} line {number}"
         try:
-            day = pd.Timestamp(row[date_col])
-            day = (day.tz_convert("UTC") if day.tzinfo else day).date()
+            stamp = pd.Timestamp(row[date_col])
+            day = (stamp.tz_convert("UTC") if stamp.tzinfo else stamp).date()
             cost = float(row[cost_col])
             credits = float(row["credits"]) if row.get("credits", "") not in ("", None) else 0.0
         except (ValueError, TypeError) as exc:

@@ -15,39 +15,37 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from gemini_assets.core.contracts.calls import Usage
+from gemini_assets.core.contracts.enums import MediaKind
+from gemini_assets.core.contracts.errors import ConfigurationError
+from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
 from gemini_assets.core.costs.history import spend_by_task
-from gemini_assets.core.costs.ledger import ledger_rows
-from gemini_assets.core.gateway.base import Usage
+from gemini_assets.core.costs.ledger import attempt_cost
+from gemini_assets.core.gateway import tokens
 from gemini_assets.core.gateway.pricing import PriceBook
+from gemini_assets.core.privacy.filters import TextFilter
 from gemini_assets.core.storage.objectstore import ObjectStore
-from gemini_assets.core.tasks.catalog import CATALOG, TaskSpec, get_task
+from gemini_assets.core.tasks.catalog import TaskCatalog, TaskSpec
 
 log = logging.getLogger(__name__)
 BUDGETS_ENV = "GEMINI_ASSETS_BUDGETS"
 
-# Documented token rates (notes/gemini-api.md §2 "Tokens"); a real count comes back in usage.
-IMAGE_TOKENS = 1120  # Gemini 3 default (HIGH) per image
-LEGACY_TILE_TOKENS, LEGACY_TILE = 258, 768
-AUDIO_TOKENS_PER_S = 32
-VIDEO_TOKENS_PER_S = 263
-PDF_PAGE_TOKENS = 560  # Gemini 3 default (MEDIUM) per page; legacy models 258
 # Unknown duration/pages: assume a low bitrate / small page so the estimate stays an upper bound.
 AUDIO_BYTES_PER_S = 2_000  # 16 kbps
 VIDEO_BYTES_PER_S = 31_250  # 250 kbps
 PDF_BYTES_PER_PAGE = 20_000
 
 
-class BudgetConfigError(ValueError):
+class BudgetConfigError(ConfigurationError):
     """The budget file is not what the README documents; the message says what to fix."""
 
 
@@ -58,7 +56,7 @@ class BudgetConfig:
     source: str
 
     def limit(self, task: str) -> float | None:
-        return self.tasks[task] if task in self.tasks else self.default_usd
+        return self.tasks.get(task, self.default_usd)
 
     @property
     def any_limit(self) -> bool:
@@ -73,13 +71,12 @@ def _amount(value: Any, where: str) -> float | None:
     return float(value)
 
 
-def load_budgets(path: str | None = None) -> BudgetConfig:
+def load_budgets(path: str | Path | None, task_names: list[str]) -> BudgetConfig:
     """The shipped budgets.yaml, or the file named by $GEMINI_ASSETS_BUDGETS."""
-    path = path or os.environ.get(BUDGETS_ENV) or None
     if path:
         if not Path(path).is_file():
             raise BudgetConfigError(f"{BUDGETS_ENV}={path}: no such file")
-        text, source = Path(path).read_text(), path
+        text, source = Path(path).read_text(), str(path)
     else:
         text = resources.files("gemini_assets.core.costs").joinpath("budgets.yaml").read_text()
         source = "gemini_assets/core/costs/budgets.yaml"
@@ -92,9 +89,9 @@ def load_budgets(path: str | None = None) -> BudgetConfig:
     tasks = data.get("tasks") or {}
     if not isinstance(tasks, dict):
         raise BudgetConfigError(f"{source}: tasks must map task names to USD")
-    unknown = sorted(set(tasks) - set(CATALOG))
+    unknown = sorted(set(tasks) - set(task_names))
     if unknown:
-        raise BudgetConfigError(f"{source}: unknown tasks {unknown}; known: {sorted(CATALOG)}")
+        raise BudgetConfigError(f"{source}: unknown tasks {unknown}; known: {sorted(task_names)}")
     return BudgetConfig(
         default_usd=_amount(data.get("default_usd"), f"{source}: default_usd"),
         tasks={name: _amount(value, f"{source}: tasks.{name}") for name, value in tasks.items()},
@@ -102,37 +99,48 @@ def load_budgets(path: str | None = None) -> BudgetConfig:
     )
 
 
-def _media_tokens(item: dict[str, Any], model: str) -> int:
-    kind, size = item.get("media_kind"), int(item.get("size_bytes") or 0)
-    legacy = model.startswith(("gemini-1", "gemini-2"))
-    if kind == "image":
-        if legacy and item.get("width") and item.get("height"):
-            return math.ceil(item["width"] / LEGACY_TILE) * math.ceil(item["height"] / LEGACY_TILE) * LEGACY_TILE_TOKENS
-        return IMAGE_TOKENS
-    if kind == "audio":
-        return math.ceil((item.get("duration_s") or size / AUDIO_BYTES_PER_S) * AUDIO_TOKENS_PER_S)
-    if kind == "video":
-        return math.ceil((item.get("duration_s") or size / VIDEO_BYTES_PER_S) * VIDEO_TOKENS_PER_S)
-    pages = item.get("pages") or max(1, math.ceil(size / PDF_BYTES_PER_PAGE))
-    return pages * (LEGACY_TILE_TOKENS if legacy else PDF_PAGE_TOKENS)
+def _media_tokens(item: ValidatedMediaRow, model: str) -> int:
+    kind, size = item.media_kind, item.size_bytes
+    legacy = tokens.is_legacy(model)
+    if kind == MediaKind.IMAGE:
+        if legacy and item.width and item.height:
+            return tokens.legacy_image_tokens(item.width, item.height)
+        return tokens.IMAGE_TOKENS
+    if kind == MediaKind.AUDIO:
+        return math.ceil((item.duration_s or size / AUDIO_BYTES_PER_S) * tokens.AUDIO_TOKENS_PER_S)
+    if kind == MediaKind.VIDEO:
+        return math.ceil((item.duration_s or size / VIDEO_BYTES_PER_S) * tokens.VIDEO_TOKENS_PER_S)
+    pages = item.pages or max(1, math.ceil(size / PDF_BYTES_PER_PAGE))
+    return pages * (tokens.LEGACY_PDF_PAGE_TOKENS if legacy else tokens.PDF_PAGE_TOKENS)
 
 
-def estimate_usage(item: dict[str, Any], task: TaskSpec, model: str) -> Usage:
+def estimate_usage(item: ValidatedMediaRow, task: TaskSpec, model: str, text_filter: TextFilter) -> Usage:
     """Upper-bound usage of one generate call, before it is made (no countTokens round trip)."""
-    prompt = task.system_prompt + task.user_text(item.get("context")) + json.dumps(task.response_schema)
-    text = math.ceil(len(prompt) / 4)
+    prompt = task.system_prompt + task.user_text(item.context, text_filter) + json.dumps(task.response_schema)
+    text = math.ceil(tokens.text_tokens(len(prompt)))
     media = _media_tokens(item, model)
-    kind = item.get("media_kind") or "document"
-    return Usage(input_tokens=text + media, output_tokens=task.max_output_tokens, by_modality={"text": text, kind: media})
+    return Usage(
+        input_tokens=text + media,
+        output_tokens=task.max_output_tokens,
+        by_modality={"text": text, str(item.media_kind): media},
+    )
 
 
 class BudgetGuard:
     """Thread-safe: ``refusal`` runs in the worker threads, ``settle`` as results arrive."""
 
-    def __init__(self, config: BudgetConfig, store: ObjectStore, prices: PriceBook | None = None, day: date | None = None):
-        self.config, self.store = config, store
+    def __init__(
+        self,
+        config: BudgetConfig,
+        store: ObjectStore,
+        catalog: TaskCatalog,
+        text_filter: TextFilter,
+        prices: PriceBook | None = None,
+        day: date | None = None,
+    ):
+        self.config, self.store, self.catalog, self.text_filter = config, store, catalog, text_filter
         self.prices = prices or PriceBook()
-        self.day = day or datetime.now(timezone.utc).date()
+        self.day = day or datetime.now(UTC).date()
         self._lock = threading.Lock()
         self._spent: dict[str, float] | None = None
         self._reserved: dict[str, float] = {}
@@ -144,43 +152,53 @@ class BudgetGuard:
             self._spent = spend_by_task(self.store, self.day)
         return self._spent
 
-    def refusal(self, item: dict[str, Any], plan: dict[str, Any]) -> str | None:
+    def refusal(self, item: ValidatedMediaRow, plan: DeliveryPlan) -> str | None:
         """None when the item may be sent (its estimate is then reserved), else why not."""
-        task_name = item["task"]
+        task_name = item.task
         limit = self.config.limit(task_name)
         if limit is None:
             return None
-        model = plan["model"]
-        estimate, _ = self.prices.cost(model, self.day, estimate_usage(item, get_task(task_name), model))
+        model = plan.model
+        usage = estimate_usage(item, self.catalog.get(task_name), model, self.text_filter)
+        estimate, _ = self.prices.cost(model, self.day, usage)
         with self._lock:
             if estimate is None:
                 self.refused += 1
-                return f"no price for model {model!r} on {self.day}: spend cannot be projected against the {limit:.2f} USD budget of {task_name}"
+                return (
+                    f"no price for model {model!r} on {self.day}: spend cannot be projected against the "
+                    f"{limit:.2f} USD budget of {task_name}"
+                )
             spent = self._spent_so_far().get(task_name, 0.0)
             reserved = self._reserved.get(task_name, 0.0)
             if spent + reserved + estimate > limit:
                 self.refused += 1
                 if self.refused == 1:
-                    log.warning("daily budget of %s reached (%.2f USD, %s): remaining items wait in review_queue", task_name, limit, self.config.source)
+                    log.warning(
+                        "daily budget of %s reached (%.2f USD, %s): remaining items wait in review_queue",
+                        task_name,
+                        limit,
+                        self.config.source,
+                    )
                 return (
                     f"daily budget of {task_name} is {limit:.4f} USD for {self.day} (UTC): spent {spent:.4f}, "
                     f"in flight {reserved:.4f}, this item est. {estimate:.4f}"
                 )
             self._reserved[task_name] = reserved + estimate
-            self._held[item["media_id"]] = (task_name, estimate)
+            self._held[item.media_id] = (task_name, estimate)
         return None
 
-    def settle(self, row: dict[str, Any]) -> None:
+    def settle(self, row: ModelOutputRow) -> None:
         """Replace an item's reservation by the cost of the calls it really made."""
-        cost = sum(r["cost_usd"] or 0.0 for r in ledger_rows([row], {}, self.prices, None))
+        cost = sum(attempt_cost(self.prices, row.model, a)[0] or 0.0 for a in row.attempt_log)
         with self._lock:
-            task_name, held = self._held.pop(row["media_id"], (row["task"], 0.0))
+            task_name, held = self._held.pop(row.media_id, (row.task, 0.0))
             self._reserved[task_name] = self._reserved.get(task_name, 0.0) - held
             spent = self._spent_so_far()
             spent[task_name] = spent.get(task_name, 0.0) + cost
 
 
-def budget_guard(store: ObjectStore) -> BudgetGuard | None:
+def budget_guard(
+    store: ObjectStore, config: BudgetConfig, catalog: TaskCatalog, text_filter: TextFilter
+) -> BudgetGuard | None:
     """The guard for today's calls, or None when no task has a budget."""
-    config = load_budgets()
-    return BudgetGuard(config, store) if config.any_limit else None
+    return BudgetGuard(config, store, catalog, text_filter) if config.any_limit else None

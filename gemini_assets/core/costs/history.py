@@ -7,7 +7,7 @@ all partitions and filters on ``started_at``. DuckDB reads only the columns aske
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
 import pandas as pd
@@ -30,10 +30,10 @@ def calls_on(store: ObjectStore, day: date) -> pd.DataFrame:
     """Ledger rows of calls started on ``day`` (UTC), from every partition."""
     if not any(obj.key.endswith(".parquet") for obj in store.walk_files(f"{WAREHOUSE}/call_ledger")):
         return pd.DataFrame({name: [] for name in COLUMNS})
-    start = datetime.combine(day, time(), tzinfo=timezone.utc)
+    start = datetime.combine(day, time(), tzinfo=UTC)
     end = start + timedelta(days=1)
-    sql = f"""
-        SELECT {", ".join(COLUMNS)}
+    sql = """
+        SELECT call_id, task, model, status_code, cost_usd, started_at
         FROM read_parquet(?, hive_partitioning = true, union_by_name = true)
         WHERE started_at >= ? AND started_at < ?
     """

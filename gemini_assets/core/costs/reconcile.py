@@ -9,14 +9,16 @@ that is reported, not failed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 
+from gemini_assets.core.contracts.enums import ReconciliationStatus as Status
+from gemini_assets.core.contracts.tables import BillingReconciliationRow
 from gemini_assets.core.costs.billing import BillingExport
 
-FAILING = ("mismatch", "missing_in_billing", "missing_in_ledger", "unpriced")
+FAILING = (Status.MISMATCH, Status.MISSING_IN_BILLING, Status.MISSING_IN_LEDGER, Status.UNPRICED)
 
 
 @dataclass(frozen=True)
@@ -28,19 +30,21 @@ class Tolerance:
         return abs(billing - ledger) <= max(self.pct / 100 * max(abs(ledger), abs(billing)), self.abs_usd)
 
 
-def _status(ledger: float | None, billing: float | None, unpriced: int, billed: bool, tolerance: Tolerance) -> str:
+def _status(ledger: float | None, billing: float | None, unpriced: int, billed: bool, tolerance: Tolerance) -> Status:
     if not billed:
-        return "awaiting_billing"
+        return Status.AWAITING_BILLING
     if unpriced:
-        return "unpriced"
+        return Status.UNPRICED
     if billing is None:
-        return "missing_in_billing" if ledger else "match"
+        return Status.MISSING_IN_BILLING if ledger else Status.MATCH
     if ledger is None:
-        return "missing_in_ledger" if billing else "match"
-    return "match" if tolerance.allows(ledger, billing) else "mismatch"
+        return Status.MISSING_IN_LEDGER if billing else Status.MATCH
+    return Status.MATCH if tolerance.allows(ledger, billing) else Status.MISMATCH
 
 
-def reconcile(calls: pd.DataFrame, billing: BillingExport, day: date, tolerance: Tolerance) -> list[dict[str, Any]]:
+def reconcile(
+    calls: pd.DataFrame, billing: BillingExport, day: date, tolerance: Tolerance
+) -> list[BillingReconciliationRow]:
     """One row per model seen in the ledger or the billing export for ``day``."""
     billed = billing.on(day)
     ledger_by_model: dict[str, dict[str, Any]] = {}
@@ -51,34 +55,32 @@ def reconcile(calls: pd.DataFrame, billing: BillingExport, day: date, tolerance:
             "calls": len(group),
             "unpriced": unpriced,
         }
-    billing_by_model = {
-        str(model): group for model, group in billed.groupby("model")
-    } if len(billed) else {}
-    now = datetime.now(timezone.utc)
+    billing_by_model = {str(model): group for model, group in billed.groupby("model")} if len(billed) else {}
+    now = datetime.now(UTC)
     rows = []
     for model in sorted(set(ledger_by_model) | set(billing_by_model)):
         ledger = ledger_by_model.get(model, {"usd": None, "calls": 0, "unpriced": 0})
-        group = billing_by_model.get(model)
-        billing_usd = float(group["cost_usd"].sum()) if group is not None else None
+        billed_rows = billing_by_model.get(model)
+        billing_usd = float(billed_rows["cost_usd"].sum()) if billed_rows is not None else None
         ledger_usd = ledger["usd"] if ledger["calls"] else None
         diff = billing_usd - ledger_usd if billing_usd is not None and ledger_usd is not None else None
         rows.append(
-            {
-                "model": model,
-                "status": _status(ledger_usd, billing_usd, ledger["unpriced"], len(billed) > 0, tolerance),
-                "ledger_usd": ledger_usd,
-                "billing_usd": billing_usd,
-                "credits_usd": float(group["credits_usd"].sum()) if group is not None else None,
-                "diff_usd": diff,
-                "diff_pct": diff / ledger_usd * 100 if diff is not None and ledger_usd else None,
-                "tolerance_pct": tolerance.pct,
-                "tolerance_abs_usd": tolerance.abs_usd,
-                "ledger_calls": ledger["calls"],
-                "unpriced_calls": ledger["unpriced"],
-                "billing_rows": len(group) if group is not None else 0,
-                "billing_files": ",".join(sorted(set(group["file"]))) if group is not None else None,
-                "checked_at": now,
-            }
+            BillingReconciliationRow(
+                model=model,
+                status=_status(ledger_usd, billing_usd, ledger["unpriced"], len(billed) > 0, tolerance),
+                ledger_usd=ledger_usd,
+                billing_usd=billing_usd,
+                credits_usd=float(billed_rows["credits_usd"].sum()) if billed_rows is not None else None,
+                diff_usd=diff,
+                diff_pct=diff / ledger_usd * 100 if diff is not None and ledger_usd else None,
+                tolerance_pct=tolerance.pct,
+                tolerance_abs_usd=tolerance.abs_usd,
+                ledger_calls=ledger["calls"],
+                unpriced_calls=ledger["unpriced"],
+                billing_rows=len(billed_rows) if billed_rows is not None else 0,
+                billing_files=",".join(sorted(set(billed_rows["file"]))) if billed_rows is not None else None,
+                checked_at=now,
+            )
         )
     return rows
 
@@ -90,12 +92,10 @@ class Verdict:
     awaiting: bool
 
 
-def verdict(rows: list[dict[str, Any]], billing: BillingExport) -> Verdict:
+def verdict(rows: list[BillingReconciliationRow], billing: BillingExport) -> Verdict:
     problems = list(billing.problems)
     for row in rows:
-        if row["status"] in FAILING:
-            problems.append(
-                f"{row['model']}: {row['status']} (ledger {row['ledger_usd']}, billing {row['billing_usd']} USD)"
-            )
-    awaiting = bool(rows) and all(row["status"] == "awaiting_billing" for row in rows)
+        if row.status in FAILING:
+            problems.append(f"{row.model}: {row.status} (ledger {row.ledger_usd}, billing {row.billing_usd} USD)")
+    awaiting = bool(rows) and all(row.status == Status.AWAITING_BILLING for row in rows)
     return Verdict(not problems, problems, awaiting)

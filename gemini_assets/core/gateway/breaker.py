@@ -11,15 +11,6 @@ import threading
 import time
 
 
-class ModelUnavailable(Exception):
-    """The breaker is open: the call was not made."""
-
-    def __init__(self, model: str, attempts: list | None = None):
-        super().__init__(f"circuit breaker open for {model} after repeated API failures")
-        self.model = model
-        self.attempts = attempts or []  # attempts this item made before the breaker stopped it
-
-
 class CircuitBreaker:
     """closed → open after `failure_threshold` consecutive failures → half-open after
     `reset_timeout_s` (one probe call at a time) → closed on a success, open again on a failure."""

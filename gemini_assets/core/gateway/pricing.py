@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 
-from gemini_assets.core.gateway.base import Usage
+from gemini_assets.core.contracts.calls import Usage
 
 log = logging.getLogger(__name__)
 MTOK = 1_000_000
@@ -120,7 +120,9 @@ class PriceBook:
         self._warn_once(("model", model, on.isoformat()), "no price for model %r on %s: cost left null", model, on)
         return None
 
-    def breakdown(self, model: str, on: date, usage: Usage, tier: str = "standard") -> tuple[CostBreakdown | None, str | None]:
+    def breakdown(
+        self, model: str, on: date, usage: Usage, tier: str = "standard"
+    ) -> tuple[CostBreakdown | None, str | None]:
         price = self.find(model, on)
         if price is None:
             return None, None

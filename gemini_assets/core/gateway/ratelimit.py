@@ -3,7 +3,7 @@
 pyrate-limiter v4 does the admission (sliding-window log). The store is chosen by URL:
 `sqlite:///dir` (default: one SQLite file per model and dimension with a file lock, shared by
 every process of the machine), `redis://host:port/db` or `postgresql://...` for several hosts,
-`memory` for one process. Facts and gotchas: ../shared/notes/anchors.md §6.
+`memory` for one process.
 
 Each dimension is its own bucket (one file each: two SQLite buckets on one file deadlock), taken
 in the order day → tokens → minute so a request slot is consumed last and is never wasted while
@@ -19,18 +19,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pyrate_limiter import Limiter, Rate, SQLiteBucket
+from pyrate_limiter import AbstractBucket, Limiter, Rate, SQLiteBucket
 
+from gemini_assets.core.contracts.errors import ConfigurationError, QuotaWaitExceeded
 from gemini_assets.core.gateway.routing import Limits
 
 TOKEN_UNIT = 1000
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
-
-
-class QuotaWaitExceeded(Exception):
-    """The model's quota would not admit the call within the allowed wait (e.g. RPD spent)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ class Admission:
 @dataclass
 class _Dimension:
     limiter: Limiter
-    bucket: object
+    bucket: AbstractBucket
     window_ms: int
     unit: int
 
@@ -84,9 +82,7 @@ class QuotaLimiter:
             # Never 0: pyrate's timeout also bounds the wait for the store's file lock.
             remaining = max(1.0, timeout_s - (time.monotonic() - started))
             if not dim.limiter.try_acquire(_safe(model), weight=weight, timeout=remaining):
-                raise QuotaWaitExceeded(
-                    f"{name} quota of {model} did not admit the call within {timeout_s:.0f} s"
-                )
+                raise QuotaWaitExceeded(model, name, timeout_s)
             used[name] = self._used(dim)
         return Admission(used["rpm"], used["tpm"], used["rpd"], time.monotonic() - started)
 
@@ -120,12 +116,16 @@ class QuotaLimiter:
         bucket = dim.bucket
         if isinstance(bucket, SQLiteBucket):
             with bucket.lock:
-                start = bucket.now() - dim.window_ms
-                cur = bucket.conn.execute(f"SELECT COUNT(*) FROM '{bucket.table}' WHERE item_timestamp >= ?", (start,))
+                clock: Any = bucket  # pyrate-limiter leaves now() unannotated
+                start = int(clock.now()) - dim.window_ms
+                # The table name is ours (_safe(model) + dimension): SQLite cannot bind identifiers.
+                sql = f"SELECT COUNT(*) FROM '{bucket.table}' WHERE item_timestamp >= ?"  # noqa: S608
+                cur = bucket.conn.execute(sql, (start,))
                 count = int(cur.fetchone()[0])
                 cur.close()
         else:  # other stores: items not yet leaked, an upper bound of the window's use
-            count = int(bucket.count())  # type: ignore[attr-defined]
+            counting: Any = bucket  # count() is on every store but not on the abstract base
+            count = int(counting.count())
         return count * dim.unit
 
 
@@ -133,7 +133,7 @@ def _safe(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", model)
 
 
-def _bucket(url: str, rates: list[Rate], table: str) -> object:
+def _bucket(url: str, rates: list[Rate], table: str) -> AbstractBucket:
     if url == "memory":
         from pyrate_limiter import InMemoryBucket
 
@@ -147,13 +147,16 @@ def _bucket(url: str, rates: list[Rate], table: str) -> object:
         from pyrate_limiter import RedisBucket
         from redis import Redis  # optional dependency: pip install redis
 
-        return RedisBucket.init(rates, Redis.from_url(url), table)
+        redis_bucket: AbstractBucket = RedisBucket.init(rates, Redis.from_url(url), table)
+        return redis_bucket
     if url.startswith(("postgresql://", "postgres://")):
         from psycopg_pool import ConnectionPool  # optional dependency: pip install psycopg-pool
         from pyrate_limiter import PostgresBucket
 
         return PostgresBucket(ConnectionPool(url), table, rates)
-    raise ValueError(f"limiter store {url!r}: use sqlite:///<dir>, redis://..., postgresql://... or memory")
+    raise ConfigurationError(
+        f"GEMINI_ASSETS_LIMITER={url!r}: use sqlite:///<dir>, redis://..., postgresql://..., memory or off"
+    )
 
 
 def limiter_for(url: str | None, limits: dict[str, Limits], default: Limits) -> QuotaLimiter | None:

@@ -1,27 +1,25 @@
 """Files API handles by content hash, so the same bytes are uploaded once while a handle lives.
 
-Kept in object storage under `cache/remote_files/<scope>/<sha256>.json` (scope = a hash of the
-backend URL: handles of the emulator and of Gemini never mix), so later runs and other step
+Kept in object storage under `cache/remote_files/<scope>/<sha256>.json` (scope = the backend
+and a hash of its URL: handles of the emulator and of Gemini never mix), so later runs and other step
 processes see them. A handle is reused only while it has more than `margin` left before its
 48 h expiry and the provider still reports it ACTIVE. Deleting after use forgets it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from datetime import datetime, timedelta, timezone
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gemini_assets.core.gateway.base import ModelGateway, RemoteFile
+from gemini_assets.core.contracts.calls import RemoteFile
+from gemini_assets.core.contracts.enums import DeliveryMode
+from gemini_assets.core.contracts.tables import DeliveryPlan
+from gemini_assets.core.gateway.base import ModelGateway
 from gemini_assets.core.storage.objectstore import ObjectStore
 
 DEFAULT_MARGIN = timedelta(hours=6)  # longer than a day's partition takes to go through the model
-
-
-def scope_for(backend_url: str | None) -> str:
-    return hashlib.sha256((backend_url or "gemini").encode()).hexdigest()[:12]
 
 
 class HandleRegistry:
@@ -39,7 +37,7 @@ class HandleRegistry:
                 return None
             saved = self.store.read_json(key)
         expires = datetime.fromisoformat(saved["expires_at"]) if saved.get("expires_at") else None
-        if expires is None or expires - datetime.now(timezone.utc) < self.margin:
+        if expires is None or expires - datetime.now(UTC) < self.margin:
             return None
         live = self.gateway.get_file(saved["name"])
         if live is None or live.state != "ACTIVE":
@@ -64,14 +62,14 @@ class HandleRegistry:
                 self.store.fs.rm(self.store.path(key))
 
 
-def release_remote_files(gateway: ModelGateway, handles: HandleRegistry, plans: Iterable[dict[str, Any]]) -> int:
+def release_remote_files(gateway: ModelGateway, handles: HandleRegistry, plans: Iterable[DeliveryPlan]) -> int:
     """Delete the remote files this partition used (default after model_outputs); returns how many."""
     deleted, seen = 0, set()
     for plan in plans:
-        name = plan.get("remote_name")
-        if plan.get("delivery") != "files_api" or not name or name in seen:
+        name = plan.remote_name
+        if plan.delivery != DeliveryMode.FILES_API or not name or name in seen:
             continue
         seen.add(name)
-        handles.forget(plan["sha256"])
+        handles.forget(plan.sha256)
         deleted += bool(gateway.delete_file(name))
     return deleted

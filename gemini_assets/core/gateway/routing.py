@@ -8,22 +8,23 @@ naming the field, instead of silently routing everything to a default.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gemini_assets.core.settings import ROUTES_ENV
+from gemini_assets.core.contracts.enums import CallMode, Variant
+from gemini_assets.core.contracts.errors import ConfigurationError
+from gemini_assets.core.contracts.tables import ValidatedMediaRow
 
 DEFAULT_ROUTES = Path(__file__).resolve().parents[2] / "config" / "routes.yaml"
 MEDIA_KINDS = ("image", "audio", "video", "document", "*")
+ROUTES_ENV = "GEMINI_ASSETS_ROUTES"
 
 
-class RouteConfigError(ValueError):
+class RouteConfigError(ConfigurationError):
     """The routing file is missing or invalid; the message says what to fix."""
 
 
@@ -46,15 +47,19 @@ class Route(_Strict):
     model: str = Field(min_length=1)
     challenger: Challenger | None = None
     # online: generateContent now; batch: the Batch API (half price, up to 24 h). A run may override it.
-    mode: Literal["online", "batch"] = "online"
+    mode: CallMode = CallMode.ONLINE
 
-    def matches(self, item: dict[str, Any]) -> bool:
-        if self.task not in ("*", item.get("task")):
+    def matches(self, item: ValidatedMediaRow) -> bool:
+        if self.task not in ("*", item.task):
             return False
-        if self.media_kind not in ("*", item.get("media_kind")):
+        if self.media_kind not in ("*", item.media_kind):
             return False
-        bounds = ((self.min_bytes, "size_bytes"), (self.min_duration_s, "duration_s"), (self.min_pages, "pages"))
-        return all(bound is None or (_number(item.get(column)) or 0) >= bound for bound, column in bounds)
+        bounds = (
+            (self.min_bytes, item.size_bytes),
+            (self.min_duration_s, item.duration_s),
+            (self.min_pages, item.pages),
+        )
+        return all(bound is None or (value or 0) >= bound for bound, value in bounds)
 
 
 class Limits(_Strict):
@@ -74,22 +79,22 @@ class RoutingConfig(_Strict):
 @dataclass(frozen=True)
 class RouteDecision:
     model: str
-    variant: str  # primary | challenger
+    variant: Variant
     route: str
-    mode: str = "online"  # online | batch
+    mode: CallMode = CallMode.ONLINE
 
 
-def route_item(config: RoutingConfig, item: dict[str, Any], fallback_model: str) -> RouteDecision:
+def route_item(config: RoutingConfig, item: ValidatedMediaRow, fallback_model: str) -> RouteDecision:
     """The model for one validated_media row; the A/B split hashes the content, so it is stable."""
     for index, route in enumerate(config.routes):
         if not route.matches(item):
             continue
         name = route.name or f"route[{index}]"
         challenger = route.challenger
-        if challenger and challenger.fraction > 0 and _bucket(name, item["sha256"]) < challenger.fraction:
-            return RouteDecision(challenger.model, "challenger", name, route.mode)
-        return RouteDecision(route.model, "primary", name, route.mode)
-    return RouteDecision(fallback_model, "primary", "task default")
+        if challenger and challenger.fraction > 0 and _bucket(name, item.sha256) < challenger.fraction:
+            return RouteDecision(challenger.model, Variant.CHALLENGER, name, route.mode)
+        return RouteDecision(route.model, Variant.PRIMARY, name, route.mode)
+    return RouteDecision(fallback_model, Variant.PRIMARY, "task default")
 
 
 def _bucket(route_name: str, sha256: str) -> float:
@@ -97,20 +102,9 @@ def _bucket(route_name: str, sha256: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _number(value: Any) -> float | None:
-    try:
-        return None if value is None or value != value else float(value)  # NaN from pandas is "unknown"
-    except (TypeError, ValueError):
-        return None
-
-
-def routes_path() -> Path:
-    configured = os.environ.get(ROUTES_ENV)
-    return Path(configured) if configured else DEFAULT_ROUTES
-
-
 def load_routing(path: str | Path | None = None) -> RoutingConfig:
-    return _load(str(path or routes_path()))
+    """The routing file at ``path`` (GEMINI_ASSETS_ROUTES), else the packaged default."""
+    return _load(str(path or DEFAULT_ROUTES))
 
 
 @lru_cache(maxsize=8)

@@ -1,6 +1,6 @@
 """Audio and video validation with PyAV (FFmpeg), run inside the probe child process.
 
-Traps this avoids (../shared/notes/media.md §2): FFmpeg picks a demuxer from a file's name, so
+Traps this avoids: FFmpeg picks a demuxer from a file's name, so
 the demuxer is always named explicitly from the sniffed type; header durations lie (a truncated
 MP3 claims its full length), so every packet is demuxed and audio plus video key frames are
 decoded, and the measured length must agree with the declared one.
@@ -8,12 +8,15 @@ decoded, and the measured length must agree with the declared one.
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 import av
 
-from gemini_assets.core.media.facts import MediaFacts, MediaRejected
-from gemini_assets.core.media.policy import AudioPolicy, ReasonCode, VideoPolicy
+from gemini_assets.core.contracts.enums import MediaKind
+from gemini_assets.core.contracts.errors import MediaRejected
+from gemini_assets.core.contracts.reasons import QuarantineReason
+from gemini_assets.core.media.facts import MediaFacts
+from gemini_assets.core.media.policy import AudioPolicy, VideoPolicy
 
 # Bound what FFmpeg reads while guessing stream parameters (bytes / microseconds).
 OPEN_OPTIONS = {"probesize": str(5 * 1024 * 1024), "analyzeduration": str(10_000_000)}
@@ -21,33 +24,37 @@ OPEN_OPTIONS = {"probesize": str(5 * 1024 * 1024), "analyzeduration": str(10_000
 TRUNCATION_TOLERANCE = 0.9
 
 
-def probe_audio_video(stream: IO[bytes], size: int, mime: str, kind: str, policy: AudioPolicy | VideoPolicy) -> MediaFacts:
+def probe_audio_video(
+    stream: IO[bytes], size: int, mime: str, kind: str, policy: AudioPolicy | VideoPolicy
+) -> MediaFacts:
     demuxer = policy.demuxers[mime]
     try:
         container = av.open(stream, mode="r", format=demuxer, options=OPEN_OPTIONS, metadata_errors="ignore")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise MediaRejected(ReasonCode.CORRUPT_MEDIA, f"{demuxer} demuxer cannot open it: {exc}", mime) from exc
+        raise MediaRejected(QuarantineReason.CORRUPT_MEDIA, f"{demuxer} demuxer cannot open it: {exc}", mime) from exc
     with container:
         audio = list(container.streams.audio)
         video = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
-        _check_streams(audio, video, mime, kind, policy)
+        _check_streams(audio, video, mime, policy)
         measured, video_packets = _demux_and_decode(container, audio + video, mime)
         declared = container.duration / 1_000_000 if container.duration else None
         if declared and measured < declared * TRUNCATION_TOLERANCE - 0.2:
             raise MediaRejected(
-                ReasonCode.CORRUPT_MEDIA, f"header says {declared:.2f} s but the content holds {measured:.2f} s", mime
+                QuarantineReason.CORRUPT_MEDIA,
+                f"header says {declared:.2f} s but the content holds {measured:.2f} s",
+                mime,
             )
         duration = measured  # declared durations are estimates (ADTS) or lies (truncated MP3)
         if not policy.min_duration_s <= duration <= policy.max_duration_s:
             raise MediaRejected(
-                ReasonCode.DURATION_OUT_OF_RANGE,
+                QuarantineReason.DURATION_OUT_OF_RANGE,
                 f"{duration:.2f} s outside {policy.min_duration_s}..{policy.max_duration_s} s",
                 mime,
             )
         first_audio = audio[0].codec_context if audio else None
         first_video = video[0].codec_context if video else None
         return MediaFacts(
-            kind,
+            MediaKind(kind),
             mime,
             width=first_video.width if first_video else None,
             height=first_video.height if first_video else None,
@@ -60,39 +67,49 @@ def probe_audio_video(stream: IO[bytes], size: int, mime: str, kind: str, policy
         )
 
 
-def _check_streams(audio: list, video: list, mime: str, kind: str, policy: AudioPolicy | VideoPolicy) -> None:
-    if kind == "audio":
+# PyAV's stream and codec-context stubs lack the per-kind attributes (width, decode ...), so the
+# streams are typed Any here; the attributes used are PyAV's documented API.
+Stream = Any
+
+
+def _check_streams(audio: list[Stream], video: list[Stream], mime: str, policy: AudioPolicy | VideoPolicy) -> None:
+    allowed: dict[str, frozenset[str]]
+    if isinstance(policy, AudioPolicy):
         if not audio:
-            raise MediaRejected(ReasonCode.MISSING_STREAM, "no audio stream", mime)
+            raise MediaRejected(QuarantineReason.MISSING_STREAM, "no audio stream", mime)
         if video:
-            raise MediaRejected(ReasonCode.UNSUPPORTED_TYPE, "an audio upload carries a video stream", mime)
+            raise MediaRejected(QuarantineReason.UNSUPPORTED_TYPE, "an audio upload carries a video stream", mime)
         allowed = {"audio": policy.codecs}
     else:
         if not video:
-            raise MediaRejected(ReasonCode.MISSING_STREAM, "no video stream", mime)
+            raise MediaRejected(QuarantineReason.MISSING_STREAM, "no video stream", mime)
         allowed = {"video": policy.video_codecs, "audio": policy.audio_codecs}
     for stream in audio + video:
         name = _codec(stream)
         if name not in allowed[stream.type]:
             raise MediaRejected(
-                ReasonCode.UNSUPPORTED_CODEC, f"{stream.type} codec {name} not in {sorted(allowed[stream.type])}", mime
+                QuarantineReason.UNSUPPORTED_CODEC,
+                f"{stream.type} codec {name} not in {sorted(allowed[stream.type])}",
+                mime,
             )
     for stream in video:
+        if not isinstance(policy, VideoPolicy):
+            break
         width, height = stream.codec_context.width, stream.codec_context.height
         if min(width, height) < policy.min_side or max(width, height) > policy.max_side:
             raise MediaRejected(
-                ReasonCode.RESOLUTION_OUT_OF_RANGE,
+                QuarantineReason.RESOLUTION_OUT_OF_RANGE,
                 f"{width}x{height} outside sides {policy.min_side}..{policy.max_side}",
                 mime,
             )
 
 
-def _codec(stream) -> str:
+def _codec(stream: Stream) -> str:
     """The codec's canonical name (``mp3``), not the decoder's (``mp3float``)."""
-    return stream.codec_context.codec.canonical_name
+    return str(stream.codec_context.codec.canonical_name)
 
 
-def _demux_and_decode(container, streams: list, mime: str) -> tuple[float, int]:
+def _demux_and_decode(container: Any, streams: list[Stream], mime: str) -> tuple[float, int]:
     """(measured seconds, video packets): every packet read, audio and video key frames decoded."""
     for stream in streams:
         stream.codec_context.thread_count = 1  # predictable memory under the child's RLIMIT_AS
@@ -115,7 +132,7 @@ def _demux_and_decode(container, streams: list, mime: str) -> tuple[float, int]:
         for stream in streams:  # decoders with delay (B-frames) hand out frames only when flushed
             decoded += len(stream.codec_context.decode(None))
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise MediaRejected(ReasonCode.CORRUPT_MEDIA, f"decode failed: {exc}", mime) from exc
+        raise MediaRejected(QuarantineReason.CORRUPT_MEDIA, f"decode failed: {exc}", mime) from exc
     if start is None or decoded == 0:
-        raise MediaRejected(ReasonCode.CORRUPT_MEDIA, "no decodable frames", mime)
+        raise MediaRejected(QuarantineReason.CORRUPT_MEDIA, "no decodable frames", mime)
     return end - start, video_packets

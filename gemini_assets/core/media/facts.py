@@ -1,17 +1,16 @@
-"""What a parser learned about an accepted file, and how it says no."""
+"""What a parser learned about an accepted file (the probe columns of validated_media)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from gemini_assets.core.media.policy import ReasonCode
+from gemini_assets.core.contracts.enums import MediaKind
 
 
 @dataclass(frozen=True)
 class MediaFacts:
-    """Technical metadata of an accepted file; the fields are validated_media columns."""
-
-    media_kind: str
+    media_kind: MediaKind
     mime_type: str
     width: int | None = None
     height: int | None = None
@@ -23,16 +22,5 @@ class MediaFacts:
     channels: int | None = None
     pages: int | None = None
 
-    def columns(self) -> dict:
+    def columns(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class MediaRejected(Exception):
-    def __init__(self, reason: ReasonCode, detail: str, sniffed_mime: str | None = None):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = ReasonCode(reason)
-        self.detail = detail
-        self.sniffed_mime = sniffed_mime
-
-    def __reduce__(self):  # crosses the process boundary from the probe child
-        return (MediaRejected, (str(self.reason), self.detail, self.sniffed_mime))

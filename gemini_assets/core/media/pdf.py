@@ -8,14 +8,17 @@ output limit here, not later in a text extractor that swallows the error.
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 from pypdf import PdfReader
 from pypdf.errors import LimitReachedError, PyPdfError
 from pypdf.generic import DictionaryObject, IndirectObject
 
-from gemini_assets.core.media.facts import MediaFacts, MediaRejected
-from gemini_assets.core.media.policy import DocumentPolicy, ReasonCode
+from gemini_assets.core.contracts.enums import MediaKind
+from gemini_assets.core.contracts.errors import MediaRejected
+from gemini_assets.core.contracts.reasons import QuarantineReason
+from gemini_assets.core.media.facts import MediaFacts
+from gemini_assets.core.media.policy import DocumentPolicy
 
 MIME = "application/pdf"
 # Names whose presence means the PDF can run code, launch programs or carry other files.
@@ -29,39 +32,45 @@ def probe_pdf(stream: IO[bytes], policy: DocumentPolicy) -> MediaFacts:
     try:
         reader = PdfReader(stream, strict=True)
         if reader.is_encrypted:
-            raise MediaRejected(ReasonCode.ENCRYPTED_PDF, "the PDF is encrypted", MIME)
+            raise MediaRejected(QuarantineReason.ENCRYPTED_PDF, "the PDF is encrypted", MIME)
         pages = len(reader.pages)
     except MediaRejected:
         raise
     except LimitReachedError as exc:
-        raise MediaRejected(ReasonCode.DECOMPRESSION_BOMB, f"pypdf limit reached: {exc}", MIME) from exc
+        raise MediaRejected(QuarantineReason.DECOMPRESSION_BOMB, f"pypdf limit reached: {exc}", MIME) from exc
     except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
-        raise MediaRejected(ReasonCode.CORRUPT_MEDIA, f"pypdf cannot read it: {type(exc).__name__}: {exc}", MIME) from exc
+        raise MediaRejected(
+            QuarantineReason.CORRUPT_MEDIA, f"pypdf cannot read it: {type(exc).__name__}: {exc}", MIME
+        ) from exc
     if pages == 0:
-        raise MediaRejected(ReasonCode.CORRUPT_MEDIA, "the PDF has no pages", MIME)
+        raise MediaRejected(QuarantineReason.CORRUPT_MEDIA, "the PDF has no pages", MIME)
     if pages > policy.max_pages:
-        raise MediaRejected(ReasonCode.TOO_MANY_PAGES, f"{pages} pages > {policy.max_pages}", MIME)
+        raise MediaRejected(QuarantineReason.TOO_MANY_PAGES, f"{pages} pages > {policy.max_pages}", MIME)
     if policy.reject_active_content:
         found = _active_content(reader)
         if found:
-            raise MediaRejected(ReasonCode.ACTIVE_CONTENT, f"contains {', '.join(sorted(found))}", MIME)
+            raise MediaRejected(QuarantineReason.ACTIVE_CONTENT, f"contains {', '.join(sorted(found))}", MIME)
     try:
         for page in reader.pages:
             contents = page.get_contents()
             if contents is not None:
                 contents.get_data()
     except LimitReachedError as exc:
-        raise MediaRejected(ReasonCode.DECOMPRESSION_BOMB, f"content stream inflates past the limit: {exc}", MIME) from exc
+        raise MediaRejected(
+            QuarantineReason.DECOMPRESSION_BOMB, f"content stream inflates past the limit: {exc}", MIME
+        ) from exc
     except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
-        raise MediaRejected(ReasonCode.CORRUPT_MEDIA, f"page content unreadable: {type(exc).__name__}: {exc}", MIME) from exc
-    return MediaFacts("document", MIME, pages=pages)
+        raise MediaRejected(
+            QuarantineReason.CORRUPT_MEDIA, f"page content unreadable: {type(exc).__name__}: {exc}", MIME
+        ) from exc
+    return MediaFacts(MediaKind.DOCUMENT, MIME, pages=pages)
 
 
 def _active_content(reader: PdfReader) -> set[str]:
     """Active-content keys anywhere reachable from the catalog (bounded, cycle-safe walk)."""
     found: set[str] = set()
     seen: set[tuple[int, int]] = set()
-    todo: list = [reader.trailer["/Root"]]
+    todo: list[Any] = [reader.trailer["/Root"]]
     visited = 0
     while todo and visited < _MAX_WALK:
         node = todo.pop()

@@ -1,6 +1,6 @@
 """The media policy: every acceptance limit in one place.
 
-Defaults follow Gemini's documented limits (../shared/notes/gemini-api.md §2, media.md §4):
+Defaults follow Gemini's documented limits:
 accepted MIME types per kind (the names Gemini documents, e.g. ``audio/mp3``, ``video/mov``),
 Files API / inline sizes, PDF ≤ 1000 pages, audio ≤ 9.5 h per prompt, video ≈ 1 h at default
 resolution. Tasks pick which kinds they accept (core/tasks); this module decides what a kind is.
@@ -9,63 +9,9 @@ resolution. Tasks pick which kinds they accept (core/tasks); this module decides
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
-
-
-class ReasonCode(StrEnum):
-    """Why an upload was quarantined. Stable strings: analysts and reviewers filter on them."""
-
-    EMPTY_FILE = "empty_file"
-    FILE_TOO_LARGE = "file_too_large"
-    UNKNOWN_TASK = "unknown_task"
-    UNSAFE_NAME = "unsafe_name"
-    UNSUPPORTED_EXTENSION = "unsupported_extension"
-    UNSUPPORTED_TYPE = "unsupported_type"
-    EXTENSION_MISMATCH = "extension_mismatch"
-    POLYGLOT = "polyglot"
-    CORRUPT_MEDIA = "corrupt_media"
-    DECOMPRESSION_BOMB = "decompression_bomb"
-    RESOLUTION_OUT_OF_RANGE = "resolution_out_of_range"
-    TOO_MANY_FRAMES = "too_many_frames"
-    DURATION_OUT_OF_RANGE = "duration_out_of_range"
-    UNSUPPORTED_CODEC = "unsupported_codec"
-    MISSING_STREAM = "missing_stream"
-    ENCRYPTED_PDF = "encrypted_pdf"
-    TOO_MANY_PAGES = "too_many_pages"
-    ACTIVE_CONTENT = "active_content"
-    PROBE_TIMEOUT = "probe_timeout"
-    PROBE_CRASHED = "probe_crashed"
-    INVALID_SIDECAR = "invalid_sidecar"
-    NO_CONSENT = "no_consent"
-
-
-REASON_DOCS: dict[ReasonCode, str] = {
-    ReasonCode.EMPTY_FILE: "the upload has 0 bytes",
-    ReasonCode.FILE_TOO_LARGE: "larger than the kind's max_bytes; rejected before reading",
-    ReasonCode.UNKNOWN_TASK: "landed under a task folder the catalog does not know",
-    ReasonCode.UNSAFE_NAME: "the object's key could resolve outside the storage root (`..` segment, NUL); left in landing/, not read",
-    ReasonCode.UNSUPPORTED_EXTENSION: "extension not accepted by the task",
-    ReasonCode.UNSUPPORTED_TYPE: "sniffed content (libmagic) is not a type the task accepts, e.g. HTML, SVG, ELF, ZIP, GIF",
-    ReasonCode.EXTENSION_MISMATCH: "extension disagrees with the sniffed content type (e.g. an MP4 named .mp3)",
-    ReasonCode.POLYGLOT: "content is two formats at once: bytes before the PDF header or after the image's end",
-    ReasonCode.CORRUPT_MEDIA: "the format's parser failed to decode it (truncated, damaged, header lies about length)",
-    ReasonCode.DECOMPRESSION_BOMB: "declared pixels or a compressed stream inflate beyond the limits",
-    ReasonCode.RESOLUTION_OUT_OF_RANGE: "image/video side or pixel count outside the policy range",
-    ReasonCode.TOO_MANY_FRAMES: "animated image with more frames than allowed",
-    ReasonCode.DURATION_OUT_OF_RANGE: "audio/video shorter or longer than the policy allows",
-    ReasonCode.UNSUPPORTED_CODEC: "container or codec not in the kind's allowlist",
-    ReasonCode.MISSING_STREAM: "no audio stream in an audio upload / no video stream in a video upload",
-    ReasonCode.ENCRYPTED_PDF: "the PDF is encrypted (with or without a user password)",
-    ReasonCode.TOO_MANY_PAGES: "the PDF has more pages than allowed",
-    ReasonCode.ACTIVE_CONTENT: "the PDF carries JavaScript, launch actions, embedded files, XFA or rich media",
-    ReasonCode.PROBE_TIMEOUT: "the parser did not finish within the time limit (child process killed)",
-    ReasonCode.PROBE_CRASHED: "the parser's child process died or ran out of its memory limit",
-    ReasonCode.INVALID_SIDECAR: "the .meta.json sidecar is not valid JSON of the documented shape",
-    ReasonCode.NO_CONSENT: "technically valid, but the sidecar lacks `consent: true` and the task requires consent",
-}
 
 
 @dataclass(frozen=True)
@@ -100,13 +46,16 @@ class AudioPolicy:
     # FFmpeg demuxer to open each MIME with: never let FFmpeg guess from the name.
     demuxers: dict[str, str] = field(
         default_factory=lambda: {
-            "audio/wav": "wav", "audio/mp3": "mp3", "audio/ogg": "ogg", "audio/flac": "flac",
-            "audio/aac": "aac", "audio/mp4": "mp4",
+            "audio/wav": "wav",
+            "audio/mp3": "mp3",
+            "audio/ogg": "ogg",
+            "audio/flac": "flac",
+            "audio/aac": "aac",
+            "audio/mp4": "mp4",
         }
     )
     codecs: frozenset[str] = frozenset(
-        {"mp3", "aac", "opus", "vorbis", "flac", "alac",
-         "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_u8", "pcm_f32le"}
+        {"mp3", "aac", "opus", "vorbis", "flac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_u8", "pcm_f32le"}
     )
     max_bytes: int = 2 * GIB  # Files API per-file limit
     min_duration_s: float = 0.1
@@ -163,7 +112,21 @@ class MediaPolicy:
     inline_max_bytes: int = 4 * MIB
 
     def kind_policy(self, kind: str) -> ImagePolicy | AudioPolicy | VideoPolicy | DocumentPolicy:
-        return {"image": self.image, "audio": self.audio, "video": self.video, "document": self.document}[kind]
+        policies: dict[str, ImagePolicy | AudioPolicy | VideoPolicy | DocumentPolicy] = {
+            "image": self.image,
+            "audio": self.audio,
+            "video": self.video,
+            "document": self.document,
+        }
+        return policies[kind]
+
+    def av_policy(self, kind: str) -> AudioPolicy | VideoPolicy:
+        """The policy of a time-based kind (audio or video)."""
+        if kind == "audio":
+            return self.audio
+        if kind == "video":
+            return self.video
+        raise ValueError(f"{kind!r} is not audio or video")
 
     def extensions_for(self, kind: str) -> set[str]:
         if kind not in ("image", "audio", "video", "document"):

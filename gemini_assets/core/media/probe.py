@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
-import os
 import resource
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from gemini_assets.core.media.facts import MediaFacts, MediaRejected
-from gemini_assets.core.media.policy import GIB, MediaPolicy, ProbePolicy, ReasonCode
+from gemini_assets.core.config import environment_fingerprint
+from gemini_assets.core.contracts.errors import MediaRejected, ProbeUnavailable
+from gemini_assets.core.contracts.reasons import QuarantineReason
+from gemini_assets.core.media.facts import MediaFacts
+from gemini_assets.core.media.policy import GIB, MediaPolicy, ProbePolicy
 
 _CONTEXT = multiprocessing.get_context("spawn")
-
-
-class ProbeUnavailable(RuntimeError):
-    """The probe could not judge the file for reasons outside the file (storage, credentials)."""
 
 
 @dataclass(frozen=True)
@@ -57,21 +55,21 @@ def run_probe(job: ProbeJob) -> MediaFacts:
         stream = store.open(job.key)
         stream.read(1)
         stream.seek(0)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever storage raises, the file was not judged
         raise ProbeUnavailable(f"cannot read {job.key!r} from storage: {type(exc).__name__}: {exc}") from None
     with stream:
         if job.kind == "image":
             return probe_image(stream, job.extension, job.policy.image, job.mime)
         if job.kind in ("audio", "video"):
-            return probe_audio_video(stream, job.size, job.mime, job.kind, job.policy.kind_policy(job.kind))
+            return probe_audio_video(stream, job.size, job.mime, job.kind, job.policy.av_policy(job.kind))
         return probe_pdf(stream, job.policy.document)
 
 
 def _child_main(conn: Connection, memory_bytes: int) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, hard))
-    import gemini_assets.core.media.audio_video  # noqa: F401  (fail here, not mid-job, if the limit is too small)
-    import gemini_assets.core.media.images  # noqa: F401
+    import gemini_assets.core.media.audio_video
+    import gemini_assets.core.media.images
     import gemini_assets.core.media.pdf  # noqa: F401
 
     while True:
@@ -88,8 +86,10 @@ def _child_main(conn: Connection, memory_bytes: int) -> None:
         except MemoryError:
             conn.send(("crashed", f"the parser exceeded the {memory_bytes // 2**20} MiB memory limit"))
             return
-        except Exception as exc:  # any other parser failure is a property of the file
-            conn.send(("rejected", MediaRejected(ReasonCode.CORRUPT_MEDIA, f"{type(exc).__name__}: {exc}", job.mime)))
+        except Exception as exc:  # noqa: BLE001 - any other parser failure is a property of the file
+            conn.send(
+                ("rejected", MediaRejected(QuarantineReason.CORRUPT_MEDIA, f"{type(exc).__name__}: {exc}", job.mime))
+            )
 
 
 class Prober:
@@ -97,7 +97,7 @@ class Prober:
 
     def __init__(self, policy: ProbePolicy):
         self.policy = policy
-        self._process = None
+        self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
 
     def _start(self) -> None:
@@ -115,23 +115,28 @@ class Prober:
             self.close()
             self._start()
         timeout = self.policy.timeout_s + self.policy.timeout_s_per_gib * job.size / GIB
-        assert self._conn is not None
+        if self._conn is None:
+            raise ProbeUnavailable("the probe child did not start")
         try:
             self._conn.send(job)
             ready = self._conn.poll(timeout)
             status, payload = self._conn.recv() if ready else ("timeout", None)
         except (EOFError, OSError, BrokenPipeError):
             status, payload = "crashed", None
-        if status == "ok":
+        if status == "ok" and isinstance(payload, MediaFacts):
             return payload
-        if status == "rejected":
+        if status == "rejected" and isinstance(payload, MediaRejected):
             raise payload
         if status == "unavailable":
-            raise ProbeUnavailable(payload)
+            raise ProbeUnavailable(str(payload))
         exit_code = self._stop()
         if status == "timeout":
-            raise MediaRejected(ReasonCode.PROBE_TIMEOUT, f"no verdict within {timeout:.1f} s; parser killed", job.mime)
-        raise MediaRejected(ReasonCode.PROBE_CRASHED, payload or f"parser process died (exit code {exit_code})", job.mime)
+            raise MediaRejected(
+                QuarantineReason.PROBE_TIMEOUT, f"no verdict within {timeout:.1f} s; parser killed", job.mime
+            )
+        raise MediaRejected(
+            QuarantineReason.PROBE_CRASHED, payload or f"parser process died (exit code {exit_code})", job.mime
+        )
 
     def _stop(self) -> int | None:
         process, self._process = self._process, None
@@ -151,17 +156,17 @@ class Prober:
     def __enter__(self) -> Prober:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
 _shared: Prober | None = None
-_shared_env: int | None = None
+_shared_env: str | None = None
 
 
-def _storage_env() -> int:
+def _storage_env() -> str:
     # The child reads storage with the environment it was spawned with (credentials included).
-    return hash(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("AWS_", "GEMINI_ASSETS_")))))
+    return environment_fingerprint()
 
 
 def shared_prober(policy: ProbePolicy) -> Prober:

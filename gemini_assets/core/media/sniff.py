@@ -1,6 +1,6 @@
 """Gate 1: what the first bytes say the content is (libmagic through python-magic).
 
-libmagic identified 51/51 of the generated hostile files in ../shared/notes/media.md §1 (filetype
+libmagic identified 51/51 of the generated hostile files of our media research (filetype
 misses all text formats, puremagic raises on empty input); it runs on the first few KB only, so
 a huge file costs the same as a small one. Its aliases are mapped to the one MIME name per type
 that the policy (and Gemini) uses.

@@ -9,12 +9,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from gemini_assets.core.contracts.enums import ParseStatus
+
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Parsed:
-    status: str  # valid | repaired (fenced JSON unwrapped) | invalid
+    status: ParseStatus  # valid | repaired (fenced JSON unwrapped) | invalid
     value: dict[str, Any] | None
     error: str | None
 
@@ -23,20 +25,24 @@ class Parsed:
         return self.value is not None
 
 
+def invalid(error: str) -> Parsed:
+    return Parsed(ParseStatus.INVALID, None, error)
+
+
 def parse_answer(text: str | None, model: type[BaseModel]) -> Parsed:
     if not text or not text.strip():
-        return Parsed("invalid", None, "empty answer")
-    status, body = "valid", text
+        return invalid("empty answer")
+    status, body = ParseStatus.VALID, text
     fenced = _FENCE.match(text)
     if fenced:
-        status, body = "repaired", fenced.group("body")
+        status, body = ParseStatus.REPAIRED, fenced.group("body")
     try:
         raw = json.loads(body)
     except json.JSONDecodeError as exc:
-        return Parsed("invalid", None, f"not JSON: {exc}")
+        return invalid(f"not JSON: {exc}")
     try:
         value = model.model_validate(raw)
     except ValidationError as exc:
         summary = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()[:5])
-        return Parsed("invalid", None, f"schema: {summary}")
+        return invalid(f"schema: {summary}")
     return Parsed(status, value.model_dump(mode="json"), None)

@@ -11,75 +11,65 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
-from gemini_assets.core.privacy.sanitize import SanitizeError, sanitize_av, sanitize_image, sanitize_pdf
+from gemini_assets.core.contracts.enums import MediaKind
+from gemini_assets.core.contracts.errors import SanitizeError
+from gemini_assets.core.contracts.tables import ValidatedMediaRow
+from gemini_assets.core.privacy.sanitize import sanitize_av, sanitize_image, sanitize_pdf
 from gemini_assets.core.storage.objectstore import CHUNK_BYTES, ObjectStore
 
 SANITIZED = "sanitized"
-RETENTION_ENV = "GEMINI_ASSETS_SANITIZED_RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 7
 
 
-def sanitized_key(item: dict[str, Any]) -> str:
-    sha, ext = item["sha256"], item.get("extension") or "bin"
-    return f"{SANITIZED}/{sha[:2]}/{sha}.{ext}"
+def sanitized_key(item: ValidatedMediaRow) -> str:
+    return f"{SANITIZED}/{item.sha256[:2]}/{item.sha256}.{item.extension or 'bin'}"
 
 
-def ensure_sanitized(store: ObjectStore, item: dict[str, Any]) -> tuple[str, bool]:
+def ensure_sanitized(store: ObjectStore, item: ValidatedMediaRow) -> tuple[str, bool]:
     """The sanitized copy's key, made if missing; (key, created). Raises SanitizeError."""
     key = sanitized_key(item)
     if store.exists(key):
         return key, False
-    kind, mime = item["media_kind"], item["mime_type"]
+    kind, mime = item.media_kind, item.mime_type
     try:
-        if kind == "image":
-            store.write_bytes(key, sanitize_image(store.read_bytes(item["storage_key"]), mime))
-        elif kind == "document":
-            store.write_bytes(key, sanitize_pdf(store.read_bytes(item["storage_key"])))
-        elif kind in ("audio", "video"):
+        if kind == MediaKind.IMAGE:
+            store.write_bytes(key, sanitize_image(store.read_bytes(item.storage_key), mime))
+        elif kind == MediaKind.DOCUMENT:
+            store.write_bytes(key, sanitize_pdf(store.read_bytes(item.storage_key)))
+        elif kind in (MediaKind.AUDIO, MediaKind.VIDEO):
             _sanitize_stream(store, item, key)
         else:
             raise SanitizeError(f"no sanitizer for media kind {kind!r}")
     except SanitizeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any parser failure means the item must not leave
+    except Exception as exc:
         raise SanitizeError(f"{type(exc).__name__}: {exc}") from exc
     return key, True
 
 
-def _sanitize_stream(store: ObjectStore, item: dict[str, Any], key: str) -> None:
+def _sanitize_stream(store: ObjectStore, item: ValidatedMediaRow, key: str) -> None:
     with tempfile.TemporaryDirectory(prefix="gemini-assets-sanitize-") as folder:
         source, target = os.path.join(folder, "in"), os.path.join(folder, "out")
-        with store.open(item["storage_key"]) as remote, open(source, "wb") as local:
+        with store.open(item.storage_key) as remote, open(source, "wb") as local:
             shutil.copyfileobj(remote, local, CHUNK_BYTES)
-        sanitize_av(source, target, item["mime_type"])
+        sanitize_av(source, target, item.mime_type)
         with open(target, "rb") as local, store.open(key, "wb") as remote:
             shutil.copyfileobj(local, remote, CHUNK_BYTES)
 
 
-def retention() -> timedelta:
-    raw = os.environ.get(RETENTION_ENV)
-    try:
-        days = float(raw) if raw else DEFAULT_RETENTION_DAYS
-    except ValueError:
-        raise ValueError(f"{RETENTION_ENV}={raw!r}: expected a number of days") from None
-    return timedelta(days=days)
-
-
-def purge_expired(store: ObjectStore, now: datetime | None = None) -> list[str]:
+def purge_expired(store: ObjectStore, retention: timedelta, now: datetime | None = None) -> list[str]:
     """Delete sanitized copies older than the retention period; returns their keys."""
-    cutoff = (now or datetime.now(timezone.utc)) - retention()
+    cutoff = (now or datetime.now(UTC)) - retention
     purged = []
     for obj in store.walk_files(SANITIZED):
         info = store.fs.info(store.path(obj.key))
         stamp = info.get("mtime") or info.get("LastModified") or info.get("created")
         if stamp is None:
             continue
-        moment = stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(float(stamp), tz=timezone.utc)
+        moment = stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(float(stamp), tz=UTC)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         if moment < cutoff:
             store.fs.rm(store.path(obj.key))
             purged.append(obj.key)

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import io
 import struct
+from typing import BinaryIO
 
 from PIL import Image
+
+from gemini_assets.core.contracts.errors import SanitizeError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_DROP = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
 _ORIENTATION = 0x0112
-
-
-class SanitizeError(ValueError):
-    pass
 
 
 def sanitize_image(data: bytes, mime_type: str) -> bytes:
@@ -132,24 +131,32 @@ def _webp(data: bytes) -> bytes:
     return b"RIFF" + struct.pack("<I", len(payload)) + payload
 
 
-
 # container format to write per MIME type: the same container, so the bytes stay what Gemini accepts
 AV_FORMATS = {
-    "video/mp4": "mp4", "video/quicktime": "mov", "video/mov": "mov", "video/webm": "webm",
-    "audio/mpeg": "mp3", "audio/mp3": "mp3",
-    "audio/ogg": "ogg", "audio/flac": "flac", "audio/wav": "wav", "audio/x-wav": "wav",
-    "audio/mp4": "ipod", "audio/x-m4a": "ipod", "audio/aac": "adts",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/mov": "mov",
+    "video/webm": "webm",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/mp4": "ipod",
+    "audio/x-m4a": "ipod",
+    "audio/aac": "adts",
 }
 
 
-def sanitize_av(source, target, mime_type: str) -> None:
+def sanitize_av(source: str | BinaryIO, target: str | BinaryIO, mime_type: str) -> None:
     """Remux ``source`` into ``target`` (paths or binary file objects) without re-encoding."""
     import av
 
     fmt = AV_FORMATS.get(mime_type)
     if fmt is None:
         raise SanitizeError(f"no audio/video sanitizer for {mime_type}")
-    with av.open(source) as inp, av.open(target, "w", format=fmt, options={"fflags": "+bitexact"}) as out:
+    with av.open(source, "r") as inp, av.open(target, "w", format=fmt, options={"fflags": "+bitexact"}) as out:
         keep = {}
         for stream in inp.streams:
             if stream.type in ("audio", "video") and not (stream.disposition & av.stream.Disposition.attached_pic):
@@ -172,12 +179,12 @@ def sanitize_pdf(data: bytes) -> bytes:
     from pypdf.generic import NameObject
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    root = writer._root_object  # noqa: SLF001 - pypdf exposes the catalog only this way
+    root = writer._root_object
     if NameObject("/Metadata") in root:
         del root[NameObject("/Metadata")]
-    info = writer._info  # noqa: SLF001
+    info = writer._info
     if info is not None:
-        writer._info = None  # noqa: SLF001
+        writer._info = None
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()

@@ -8,38 +8,37 @@ audit trail of who decided what, when.
 from __future__ import annotations
 
 import getpass
-import json
 import secrets
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
+from gemini_assets.core.contracts.enums import ReviewAction
+from gemini_assets.core.contracts.errors import DecisionError
+from gemini_assets.core.contracts.reasons import ReviewReason
 from gemini_assets.core.storage.objectstore import ObjectStore
 
 DECISIONS = "audit/review_decisions"
-ACTIONS = ("approve", "reject", "edit")
 
 
-class DecisionError(ValueError):
-    """A decision that cannot be accepted (unknown item, invalid record ...)."""
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
-
-@dataclass(frozen=True)
-class Decision:
     decision_id: str
     day: str
     media_id: str
     task: str
-    action: str  # approve | reject | edit
+    action: ReviewAction
     reviewer: str
     decided_at: str
     note: str
     record: dict[str, Any] | None  # the record to publish (approve, edit)
-    reason_code: str  # why the item was in review
+    reason_code: ReviewReason  # why the item was in review
 
     @property
     def publishes(self) -> bool:
-        return self.action in ("approve", "edit")
+        return self.action in (ReviewAction.APPROVE, ReviewAction.EDIT)
 
 
 def current_reviewer() -> str:
@@ -54,17 +53,15 @@ def record_decision(
     day: str,
     media_id: str,
     task: str,
-    action: str,
-    reason_code: str,
+    action: ReviewAction,
+    reason_code: ReviewReason,
     reviewer: str | None = None,
     note: str = "",
     record: dict[str, Any] | None = None,
 ) -> Decision:
-    if action not in ACTIONS:
-        raise DecisionError(f"action must be one of {ACTIONS}, not {action!r}")
-    if action in ("approve", "edit") and record is None:
+    if action in (ReviewAction.APPROVE, ReviewAction.EDIT) and record is None:
         raise DecisionError(f"{action} needs a record")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     decision = Decision(
         decision_id=f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(4)}",
         day=day,
@@ -80,13 +77,13 @@ def record_decision(
     key = f"{DECISIONS}/{day}/{decision.decision_id}-{media_id}.json"
     if store.exists(key):  # append-only: never overwrite
         raise DecisionError(f"decision {key} exists already")
-    store.write_bytes(key, json.dumps(asdict(decision), sort_keys=True).encode())
+    store.write_bytes(key, decision.model_dump_json().encode())
     return decision
 
 
 def decisions_for_day(store: ObjectStore, day: str) -> list[Decision]:
     """Every decision of the day, oldest first."""
-    found = [Decision(**store.read_json(obj.key)) for obj in store.walk_files(f"{DECISIONS}/{day}")]
+    found = [Decision.model_validate(store.read_json(obj.key)) for obj in store.walk_files(f"{DECISIONS}/{day}")]
     return sorted(found, key=lambda d: d.decision_id)
 
 

@@ -12,23 +12,26 @@ from typing import Any
 from pydantic import ValidationError
 
 from gemini_assets.core.audit.log import AuditLog
-from gemini_assets.core.review.decisions import Decision, DecisionError, decisions_for_day, latest_decisions, record_decision
+from gemini_assets.core.contracts.enums import ReviewAction, ReviewStatus
+from gemini_assets.core.contracts.errors import DecisionError
+from gemini_assets.core.contracts.tables import ReviewQueueRow
+from gemini_assets.core.review.decisions import Decision, decisions_for_day, latest_decisions, record_decision
 from gemini_assets.core.storage.objectstore import ObjectStore
-from gemini_assets.core.storage.tables import WAREHOUSE, read_partition, rows_of
-from gemini_assets.core.tasks.catalog import get_task
+from gemini_assets.core.storage.tables import WAREHOUSE, read_partition, rows_from
+from gemini_assets.core.tasks.catalog import TaskCatalog
+
+_DONE = {ReviewAction.APPROVE: "approved", ReviewAction.REJECT: "rejected", ReviewAction.EDIT: "edited"}
 
 
 @dataclass
 class ReviewItem:
     day: str
-    row: dict[str, Any]
+    row: ReviewQueueRow
     decision: Decision | None
 
     @property
     def state(self) -> str:
-        if self.decision is None:
-            return self.row["review_status"]
-        return f"{self.decision.action}d" if self.decision.action != "edit" else "edited"
+        return str(self.row.review_status) if self.decision is None else _DONE[self.decision.action]
 
 
 def review_days(store: ObjectStore) -> list[str]:
@@ -41,79 +44,82 @@ def list_items(store: ObjectStore, day: str | None = None, include_decided: bool
     items = []
     for current in [day] if day else review_days(store):
         try:
-            rows = rows_of(read_partition(store, "review_queue", current))
+            rows = rows_from(read_partition(store, "review_queue", current), ReviewQueueRow)
         except FileNotFoundError:
             continue
         decided = latest_decisions(store, current)
         for row in rows:
-            item = ReviewItem(current, row, decided.get(row["media_id"]))
-            if include_decided or (item.decision is None and row["review_status"] == "pending"):
+            item = ReviewItem(current, row, decided.get(row.media_id))
+            if include_decided or (item.decision is None and row.review_status == ReviewStatus.PENDING):
                 items.append(item)
     return items
 
 
 def find_item(store: ObjectStore, media_id: str, day: str | None = None) -> ReviewItem:
-    matches = [i for i in list_items(store, day, include_decided=True) if i.row["media_id"].startswith(media_id)]
+    matches = [i for i in list_items(store, day, include_decided=True) if i.row.media_id.startswith(media_id)]
     if not matches:
         raise DecisionError(f"no review item {media_id!r}" + (f" on {day}" if day else ""))
-    if len({i.row["media_id"] for i in matches}) > 1:
-        raise DecisionError(f"{media_id!r} is ambiguous: {sorted(i.row['media_id'] for i in matches)[:5]}")
+    if len({i.row.media_id for i in matches}) > 1:
+        raise DecisionError(f"{media_id!r} is ambiguous: {sorted(i.row.media_id for i in matches)[:5]}")
     return matches[0]
 
 
 def history(store: ObjectStore, item: ReviewItem) -> list[Decision]:
-    return [d for d in decisions_for_day(store, item.day) if d.media_id == item.row["media_id"]]
+    return [d for d in decisions_for_day(store, item.day) if d.media_id == item.row.media_id]
 
 
-def validate_record(item: ReviewItem, record: dict[str, Any]) -> dict[str, Any]:
-    task = get_task(item.row["task"], item.row.get("task_version"))
-    try:
-        return task.output_model.model_validate(record).model_dump(mode="json")
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-        raise DecisionError(f"the record does not match {task.name} {task.version}: {problems}") from None
+class Reviewer:
+    """Decisions of one person, validated against the task and written to the audit trail."""
 
+    def __init__(self, store: ObjectStore, audit: AuditLog, catalog: TaskCatalog, reviewer: str | None = None):
+        self.store, self.audit, self.catalog, self.reviewer = store, audit, catalog, reviewer
 
-def approve(store: ObjectStore, item: ReviewItem, reviewer: str | None = None, note: str = "") -> Decision:
-    if not item.row.get("candidate_json"):
-        raise DecisionError(
-            f"{item.row['media_id']} has no schema-valid answer to approve ({item.row['reason_code']}); "
-            "use `review edit` with a corrected record"
+    def validate_record(self, item: ReviewItem, record: dict[str, Any]) -> dict[str, Any]:
+        task = self.catalog.get(item.row.task, item.row.task_version)
+        try:
+            return task.output_model.model_validate(record).model_dump(mode="json")
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+            raise DecisionError(f"the record does not match {task.name} {task.version}: {problems}") from None
+
+    def approve(self, item: ReviewItem, note: str = "") -> Decision:
+        if not item.row.candidate_json:
+            raise DecisionError(
+                f"{item.row.media_id} has no schema-valid answer to approve ({item.row.reason_code}); "
+                "use `review edit` with a corrected record"
+            )
+        record = self.validate_record(item, json.loads(item.row.candidate_json))
+        return self._decide(item, ReviewAction.APPROVE, note, record)
+
+    def reject(self, item: ReviewItem, note: str = "") -> Decision:
+        return self._decide(item, ReviewAction.REJECT, note, None)
+
+    def edit(self, item: ReviewItem, changes: dict[str, Any], note: str = "") -> Decision:
+        base = json.loads(item.row.candidate_json) if item.row.candidate_json else {}
+        record = self.validate_record(item, {**base, **changes})
+        return self._decide(item, ReviewAction.EDIT, note, record)
+
+    def _decide(self, item: ReviewItem, action: ReviewAction, note: str, record: dict[str, Any] | None) -> Decision:
+        decision = record_decision(
+            self.store,
+            item.day,
+            item.row.media_id,
+            item.row.task,
+            action,
+            reason_code=item.row.reason_code,
+            reviewer=self.reviewer,
+            note=note,
+            record=record,
         )
-    record = validate_record(item, json.loads(item.row["candidate_json"]))
-    return _decide(store, item, "approve", reviewer, note, record)
-
-
-def reject(store: ObjectStore, item: ReviewItem, reviewer: str | None = None, note: str = "") -> Decision:
-    return _decide(store, item, "reject", reviewer, note, None)
-
-
-def edit(
-    store: ObjectStore, item: ReviewItem, changes: dict[str, Any], reviewer: str | None = None, note: str = ""
-) -> Decision:
-    base = json.loads(item.row["candidate_json"]) if item.row.get("candidate_json") else {}
-    record = validate_record(item, {**base, **changes})
-    return _decide(store, item, "edit", reviewer, note, record)
-
-
-def _decide(store, item, action, reviewer, note, record) -> Decision:
-    decision = record_decision(
-        store,
-        item.day,
-        item.row["media_id"],
-        item.row["task"],
-        action,
-        reason_code=item.row["reason_code"],
-        reviewer=reviewer,
-        note=note,
-        record=record,
-    )
-    AuditLog(store).append(
-        item.day,
-        [{"event": "reviewed", "media_id": decision.media_id, "action": action, "reviewer": decision.reviewer,
-          "decision_id": decision.decision_id}],
-    )
-    return decision
+        event = {
+            "event": "reviewed",
+            "media_id": decision.media_id,
+            "action": str(action),
+            "reviewer": decision.reviewer,
+            "decision_id": decision.decision_id,
+        }
+        self.audit.append(item.day, [event])
+        return decision
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

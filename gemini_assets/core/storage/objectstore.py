@@ -17,16 +17,13 @@ from typing import IO, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from gemini_assets.core import settings
+from gemini_assets.core.config import Settings
+from gemini_assets.core.contracts.errors import UnsafeKeyError
 
 CHUNK_BYTES = 1024 * 1024
 # s3fs buffers one block per open file (default 50 MiB): 8 MiB keeps memory flat and still makes
 # every write above it a multipart upload (S3's minimum part is 5 MiB).
 S3_BLOCK_BYTES = 8 * 1024 * 1024
-
-
-class UnsafeKeyError(ValueError):
-    """A key would resolve outside the storage root."""
 
 
 def safe_key(*parts: str) -> str:
@@ -37,12 +34,7 @@ def safe_key(*parts: str) -> str:
     """
     joined = posixpath.join(*parts)
     normalized = posixpath.normpath(joined)
-    if (
-        joined.startswith("/")
-        or normalized in (".", "")
-        or "\x00" in joined
-        or ".." in joined.split("/")
-    ):
+    if joined.startswith("/") or normalized in (".", "") or "\x00" in joined or ".." in joined.split("/"):
         raise UnsafeKeyError(f"unsafe storage key: {joined!r}")
     return normalized
 
@@ -63,9 +55,8 @@ class StoredObject:
 class ObjectStore:
     """Streaming reads and writes below one root, local or remote."""
 
-    def __init__(self, root: str | None = None, s3_endpoint: str | None = None):
-        root = root or settings.storage_root()
-        endpoint = s3_endpoint or settings.s3_endpoint()
+    def __init__(self, root: str, s3_endpoint: str | None = None):
+        endpoint = s3_endpoint
         options: dict[str, Any] = {}
         if root.startswith("s3://") and endpoint:
             options["client_kwargs"] = {"endpoint_url": endpoint}
@@ -76,6 +67,10 @@ class ObjectStore:
         self.url = root if not self.is_local else self.root_path
         self.storage_options = options
         self.s3_endpoint = endpoint if not self.is_local else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ObjectStore:
+        return cls(settings.storage, settings.s3_endpoint)
 
     def path(self, key: str) -> str:
         """Filesystem path (for fs calls) of a key."""
@@ -89,14 +84,17 @@ class ObjectStore:
         return f"{protocol}://{self.path(key)}"
 
     def exists(self, key: str) -> bool:
-        return self.fs.exists(self.path(key))
+        return bool(self.fs.exists(self.path(key)))
 
     def open(self, key: str, mode: str = "rb") -> IO[bytes]:
+        handle: IO[bytes]
         if self.is_local:
             if "w" in mode:
                 self.fs.makedirs(posixpath.dirname(self.path(key)), exist_ok=True)
-            return self.fs.open(self.path(key), mode)
-        return self.fs.open(self.path(key), mode, block_size=S3_BLOCK_BYTES)
+            handle = self.fs.open(self.path(key), mode)
+        else:
+            handle = self.fs.open(self.path(key), mode, block_size=S3_BLOCK_BYTES)
+        return handle
 
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as handle:
@@ -146,8 +144,9 @@ class ObjectStore:
                 if self.is_local:
                     dst.close()
                 else:  # s3fs: abort the multipart upload; the object never appears
-                    dst.discard()
-                    dst.closed = True
+                    s3_file: Any = dst  # s3fs's S3File, not a plain IO
+                    s3_file.discard()
+                    s3_file.closed = True
                 if self.is_local and self.fs.exists(self.path(target)):
                     self.fs.rm(self.path(target))
                 raise

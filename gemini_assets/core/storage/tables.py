@@ -6,14 +6,19 @@ hive_partitioning=true)`` reads every table, with ``date`` coming from the folde
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gemini_assets.core.contracts.schema import Row, TableSpec
+from gemini_assets.core.contracts.tables import TABLES
 from gemini_assets.core.storage.objectstore import ObjectStore
-from gemini_assets.core.storage.schemas import TABLES, TableSpec
+
+RowT = TypeVar("RowT", bound=Row)
 
 WAREHOUSE = "warehouse"
 # Replaced partitions are kept here, outside the table globs analysts read, for rollback.
@@ -28,8 +33,27 @@ def partition_key(table: str, day: str) -> str:
     return f"{partition_prefix(table, day)}/part-0.parquet"
 
 
+def _pandas(arrow: pa.Table) -> pd.DataFrame:
+    # Arrow-backed dtypes keep nullable ints as ints and nulls as nulls through pandas.
+    frame: pd.DataFrame = arrow.to_pandas(types_mapper=pd.ArrowDtype)
+    return frame
+
+
 def empty_frame(spec: TableSpec) -> pd.DataFrame:
-    return spec.arrow_schema.empty_table().to_pandas()
+    return _pandas(spec.arrow_schema.empty_table())
+
+
+def frame_of(table: str, rows: Sequence[Row]) -> pd.DataFrame:
+    """A table's typed rows as a frame with the declared Arrow types (what the IO manager writes)."""
+    spec = TABLES[table]
+    return _pandas(pa.Table.from_pylist([row.model_dump() for row in rows], schema=spec.arrow_schema))
+
+
+def rows_from(frame: pd.DataFrame, model: type[RowT]) -> list[RowT]:
+    """Typed rows of a frame; columns the model does not know (none today) are ignored and
+    columns added since the partition was written take their defaults."""
+    known = set(model.model_fields)
+    return [model.model_validate({k: v for k, v in row.items() if k in known}) for row in rows_of(frame)]
 
 
 def to_arrow(spec: TableSpec, frame: pd.DataFrame) -> pa.Table:
@@ -49,7 +73,7 @@ def write_partition(store: ObjectStore, table: str, day: str, frame: pd.DataFram
     arrow = to_arrow(TABLES[table], frame)
     current = partition_key(table, day)
     if store.exists(current):
-        version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         store.copy_stream(current, f"{history_prefix(table, day)}/{version}.parquet")
     store.delete_prefix(partition_prefix(table, day))
     key = partition_key(table, day)
@@ -63,13 +87,13 @@ def read_partition(store: ObjectStore, table: str, day: str) -> pd.DataFrame:
     if not store.exists(key):
         raise FileNotFoundError(f"table {table} has no partition {day} ({store.uri(key)})")
     with store.open(key) as handle:
-        # Arrow-backed dtypes keep nullable ints as ints and nulls as nulls through pandas.
-        return pq.read_table(handle).to_pandas(types_mapper=pd.ArrowDtype)
+        return _pandas(pq.read_table(handle))
 
 
-def rows_of(frame: pd.DataFrame) -> list[dict]:
+def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Plain Python rows (None for nulls, int for ints) whatever the frame's dtypes."""
-    return pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
+    rows: list[dict[str, Any]] = pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
+    return rows
 
 
 def partition_versions(store: ObjectStore, table: str, day: str) -> list[str]:
@@ -86,7 +110,7 @@ def restore_partition(store: ObjectStore, table: str, day: str, version: str | N
     if chosen not in versions:
         raise FileNotFoundError(f"{table} {day} has no version {chosen}; known: {versions}")
     with store.open(f"{history_prefix(table, day)}/{chosen}.parquet") as handle:
-        frame = pq.read_table(handle).to_pandas(types_mapper=pd.ArrowDtype)
+        frame = _pandas(pq.read_table(handle))
     write_partition(store, table, day, frame)
     return chosen
 

@@ -1,104 +1,43 @@
-"""The task catalog: per task a versioned prompt, a pydantic output model and its limits.
+"""The task catalog: per task a versioned prompt, an answer model and its limits.
 
-The output model's JSON schema is sent as the response schema; the prompt hash and the task
+The answer model's JSON schema is sent as the response schema; the prompt hash and the task
 version travel with every output so that a record can always be traced to what produced it.
+Which version a run uses is an argument (``TaskCatalog(pins)``), never process-wide state.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from gemini_assets.core.output.filters import OutputPolicy, redact_text
-
-ColorName = Literal[
-    "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray"
-]
-ProductCategory = Literal[
-    "apparel", "electronics", "food", "furniture", "kitchenware", "toy", "stationery", "other"
-]
-
-
-class ProductRecognition(BaseModel):
-    """What a product photo shows, in fixed fields."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    product_name: str = Field(max_length=80, description="Short name of the main product, e.g. 'red ceramic mug'.")
-    category: ProductCategory = Field(description="Best matching category; 'other' when none fits.")
-    dominant_colors: list[ColorName] = Field(min_length=1, max_length=3, description="Up to 3 main colours.")
-    description: str = Field(max_length=300, description="One factual sentence about the image.")
-    confidence: float = Field(ge=0.0, le=1.0, description="Your confidence in the category, 0..1.")
-
-
-DocumentType = Literal["invoice", "receipt", "contract", "letter", "form", "report", "other"]
-SceneType = Literal["indoor", "outdoor", "screen_recording", "product_demo", "other"]
-AudioType = Literal["speech", "music", "noise", "mixed", "silence", "other"]
-
-
-class KeyField(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(max_length=60)
-    value: str = Field(max_length=200)
-
-
-class DocumentExtraction(BaseModel):
-    """The document's type, title and key fields."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str = Field(max_length=120, description="Title or first heading; '' if none.")
-    document_type: DocumentType = Field(description="Best matching type; 'other' when none fits.")
-    summary: str = Field(max_length=500, description="Two sentences at most.")
-    key_fields: list[KeyField] = Field(max_length=20, description="Labelled values printed in the document.")
-    confidence: float = Field(ge=0.0, le=1.0)
-
-
-class VideoSummary(BaseModel):
-    """What a video shows."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    summary: str = Field(max_length=500, description="What happens, in at most three sentences.")
-    scene_type: SceneType
-    topics: list[str] = Field(max_length=5, description="Up to 5 short topics.")
-    has_speech: bool
-    confidence: float = Field(ge=0.0, le=1.0)
-
-
-class AudioSummary(BaseModel):
-    """What a recording contains."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    summary: str = Field(max_length=500, description="What is heard, in at most three sentences.")
-    audio_type: AudioType
-    topics: list[str] = Field(max_length=5, description="Up to 5 short topics.")
-    confidence: float = Field(ge=0.0, le=1.0)
+from gemini_assets.core.contracts.enums import MediaKind
+from gemini_assets.core.contracts.errors import ConfigurationError, UnknownTask
+from gemini_assets.core.privacy.filters import OutputPolicy, TextFilter
+from gemini_assets.core.tasks.answers import AudioSummary, DocumentExtraction, ProductRecognition, VideoSummary
 
 
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
     version: str
-    media_kinds: frozenset[str]
+    media_kinds: frozenset[MediaKind]
     output_model: type[BaseModel]
     system_prompt: str
     instructions: str
     model: str = "gemini-3.8-flash"
     max_output_tokens: int = 1024
     min_confidence: float = 0.5
-    output_policy: OutputPolicy = OutputPolicy()
+    output_policy: OutputPolicy = field(default_factory=OutputPolicy)
     # Uploads without `consent: true` in their sidecar are quarantined (no_consent).
     requires_consent: bool = True
 
     @property
-    def response_schema(self) -> dict:
+    def response_schema(self) -> dict[str, Any]:
         return self.output_model.model_json_schema()
 
     @property
@@ -108,12 +47,12 @@ class TaskSpec:
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def user_text(self, context: str | None) -> str:
+    def user_text(self, context: str | None, text_filter: TextFilter) -> str:
         """The text part sent with the media. The uploader's context is PII-redacted first:
         free text typed by a person must not carry contact or payment data to the provider."""
         lines = [self.instructions]
         if context:
-            redacted, _ = redact_text(context.strip()[:500])
+            redacted, _ = text_filter.redact(context.strip()[:500])
             lines.append(f"Context: {redacted}")
         return "\n".join(lines)
 
@@ -121,7 +60,7 @@ class TaskSpec:
 PRODUCT_RECOGNITION = TaskSpec(
     name="product_recognition",
     version="1.0.0",
-    media_kinds=frozenset({"image"}),
+    media_kinds=frozenset({MediaKind.IMAGE}),
     output_model=ProductRecognition,
     system_prompt=(
         "You catalogue product photos for an online shop. Answer only with JSON matching the "
@@ -145,7 +84,7 @@ _JSON_ONLY = "Answer only with JSON matching the response schema. Never invent c
 DOCUMENT_EXTRACTION = TaskSpec(
     name="document_extraction",
     version="1.0.0",
-    media_kinds=frozenset({"document"}),
+    media_kinds=frozenset({MediaKind.DOCUMENT}),
     output_model=DocumentExtraction,
     system_prompt=f"You extract structured data from business documents. {_JSON_ONLY}",
     instructions=(
@@ -161,7 +100,7 @@ DOCUMENT_EXTRACTION = TaskSpec(
 VIDEO_SUMMARY = TaskSpec(
     name="video_summary",
     version="1.0.0",
-    media_kinds=frozenset({"video"}),
+    media_kinds=frozenset({MediaKind.VIDEO}),
     output_model=VideoSummary,
     system_prompt=f"You summarise short user videos. {_JSON_ONLY}",
     instructions=(
@@ -178,7 +117,7 @@ VIDEO_SUMMARY = TaskSpec(
 AUDIO_SUMMARY = TaskSpec(
     name="audio_summary",
     version="1.0.0",
-    media_kinds=frozenset({"audio"}),
+    media_kinds=frozenset({MediaKind.AUDIO}),
     output_model=AudioSummary,
     system_prompt=f"You summarise short audio recordings. {_JSON_ONLY}",
     instructions=(
@@ -212,36 +151,34 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 
 # The current version of each task: what runs unless a run pins another one.
-CATALOG: dict[str, TaskSpec] = {
-    name: versions[max(versions, key=_version_key)] for name, versions in VERSIONS.items()
-}
-
-# Run-wide pins (task -> version), set from run config by the Dagster layer before any lookup.
-_pins: dict[str, str] = {}
+CURRENT: dict[str, TaskSpec] = {name: versions[max(versions, key=_version_key)] for name, versions in VERSIONS.items()}
 
 
-def pin_versions(pins: dict[str, str]) -> None:
-    """Make ``get_task(name)`` return the pinned version; fails fast on an unknown pin."""
-    for name, version in pins.items():
-        if version not in VERSIONS.get(name, {}):
-            known = sorted(VERSIONS.get(name, {}))
-            raise KeyError(f"cannot pin {name}={version}: known versions {known}")
-    _pins.clear()
-    _pins.update(pins)
+class TaskCatalog:
+    """The tasks one run uses: the current versions, or the ones pinned for a re-run or rollback."""
 
+    def __init__(self, pins: Mapping[str, str] | None = None):
+        for name, version in (pins or {}).items():
+            if version not in VERSIONS.get(name, {}):
+                known = sorted(VERSIONS.get(name, {}))
+                raise ConfigurationError(f"cannot pin {name}={version}: known versions {known}")
+        self.pins = dict(pins or {})
 
-def get_task(name: str, version: str | None = None) -> TaskSpec:
-    """A task by name: the given version, else the run's pinned one, else the current one."""
-    if name not in VERSIONS:
-        raise KeyError(f"unknown task {name!r}; known: {sorted(VERSIONS)}")
-    wanted = version or _pins.get(name)
-    if wanted is None:
-        return CATALOG[name]
-    try:
-        return VERSIONS[name][wanted]
-    except KeyError:
-        raise KeyError(f"task {name!r} has no version {wanted!r}; known: {sorted(VERSIONS[name])}") from None
+    def get(self, name: str, version: str | None = None) -> TaskSpec:
+        """A task by name: the given version, else this run's pinned one, else the current one."""
+        if name not in VERSIONS:
+            raise UnknownTask(f"unknown task {name!r}; known: {sorted(VERSIONS)}")
+        wanted = version or self.pins.get(name)
+        if wanted is None:
+            return CURRENT[name]
+        try:
+            return VERSIONS[name][wanted]
+        except KeyError:
+            raise UnknownTask(f"task {name!r} has no version {wanted!r}; known: {sorted(VERSIONS[name])}") from None
 
+    def names(self) -> list[str]:
+        return sorted(VERSIONS)
 
-def task_kinds() -> dict[str, set[str]]:
-    return {name: set(task.media_kinds) for name, task in CATALOG.items()}
+    def kinds(self) -> dict[str, frozenset[MediaKind]]:
+        """Media kinds each task accepts (the same in every version of a task)."""
+        return {name: self.get(name).media_kinds for name in self.names()}

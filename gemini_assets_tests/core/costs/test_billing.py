@@ -45,7 +45,12 @@ def test_bigquery_and_console_exports_are_both_read(store):
 
 
 def test_unreadable_rows_and_files_are_problems_not_silence(store):
-    store.write_bytes("billing/bad.csv", b"usage_date,sku_description,cost,currency\n2026-11-20,Gemini 3.8 Flash,abc,USD\n2026-11-20,Gemini 3.8 Flash,1,JPY\n")
+    store.write_bytes(
+        "billing/bad.csv",
+        b"usage_date,sku_description,cost,currency\n"
+        b"2026-11-20,Gemini 3.8 Flash,abc,USD\n"
+        b"2026-11-20,Gemini 3.8 Flash,1,JPY\n",
+    )
     store.write_bytes("billing/wrong.csv", b"when,what\n1,2\n")
     problems = read_billing(store, MODELS).problems
     assert any("bad.csv line 2: unreadable" in p for p in problems)
@@ -65,15 +70,20 @@ def _billing(store, body: str):
 def test_within_tolerance_matches_beyond_fails(store):
     calls = _calls(("gemini-3.8-flash", 0.60), ("gemini-3.8-flash", 0.40))
     ok = reconcile(calls, _billing(store, "2026-11-20,Gemini 3.8 Flash Input,1.009,USD\n"), DAY, Tolerance(1.0, 0.0))
-    assert [r["status"] for r in ok] == ["match"] and verdict(ok, read_billing(store, MODELS)).passed
+    assert [r.status for r in ok] == ["match"] and verdict(ok, read_billing(store, MODELS)).passed
     bad = reconcile(calls, _billing(store, "2026-11-20,Gemini 3.8 Flash Input,1.02,USD\n"), DAY, Tolerance(1.0, 0.0))
-    assert bad[0]["status"] == "mismatch" and bad[0]["diff_usd"] == pytest.approx(0.02) and bad[0]["diff_pct"] == pytest.approx(2.0)
+    assert (
+        bad[0].status == "mismatch" and bad[0].diff_usd == pytest.approx(0.02) and bad[0].diff_pct == pytest.approx(2.0)
+    )
     assert not verdict(bad, read_billing(store, MODELS)).passed
 
 
 def test_missing_sides_unpriced_calls_and_awaiting_billing(store):
     billing = _billing(store, "2026-11-20,Gemini 3.5 Flash Input,0.30,USD\n2026-11-20,Veo video,0.10,USD\n")
-    rows = {r["model"]: r["status"] for r in reconcile(_calls(("gemini-3.8-flash", 0.5), ("gemini-99", None)), billing, DAY, Tolerance())}
+    rows = {
+        r.model: r.status
+        for r in reconcile(_calls(("gemini-3.8-flash", 0.5), ("gemini-99", None)), billing, DAY, Tolerance())
+    }
     assert rows == {
         "gemini-3.8-flash": "missing_in_billing",
         "gemini-3.5-flash": "missing_in_ledger",
@@ -81,6 +91,6 @@ def test_missing_sides_unpriced_calls_and_awaiting_billing(store):
         "gemini-99": "unpriced",
     }
     later = reconcile(_calls(("gemini-3.8-flash", 0.5)), billing, date(2026, 11, 21), Tolerance())
-    assert [r["status"] for r in later] == ["awaiting_billing"]
+    assert [r.status for r in later] == ["awaiting_billing"]
     result = verdict(later, billing)
     assert result.passed and result.awaiting

@@ -1,42 +1,46 @@
 """Budget configuration, pre-call estimates and the thread-safe guard."""
 
-import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from gemini_assets.core.config import load_settings
 from gemini_assets.core.costs.budget import BudgetConfig, BudgetConfigError, BudgetGuard, estimate_usage, load_budgets
 from gemini_assets.core.costs.ledger import ledger_rows
 from gemini_assets.core.gateway.pricing import PriceBook
-from gemini_assets.core.storage.tables import write_partition
-from gemini_assets.core.tasks.catalog import get_task
-from gemini_assets.defs.tables import frame_for
+from gemini_assets.core.privacy.filters import TextFilter
+from gemini_assets.core.storage.tables import frame_of, write_partition
+from gemini_assets.core.tasks.catalog import TaskCatalog
+from gemini_assets_tests.rows import attempt, delivery_plan, media_item, output, usage
 
 TASK = "product_recognition"
+TASKS = TaskCatalog().names()
+FILTER = TextFilter()
 
 
 def item(n=0, kind="image", **extra):
-    return {"media_id": f"m{n}", "task": TASK, "media_kind": kind, "size_bytes": 50_000, "context": None, **extra}
+    return media_item(n, TASK, kind, **extra)
 
 
-PLAN = {"model": "gemini-3.8-flash"}
+PLAN = delivery_plan(model="gemini-3.8-flash")
 
 
 def guard(store, limit, **kwargs):
-    return BudgetGuard(BudgetConfig(None, {TASK: limit}, "test"), store, **kwargs)
+    return BudgetGuard(BudgetConfig(None, {TASK: limit}, "test"), store, TaskCatalog(), FILTER, **kwargs)
 
 
 def estimate(model="gemini-3.8-flash"):
-    return PriceBook().cost(model, datetime.now(timezone.utc).date(), estimate_usage(item(), get_task(TASK), model))[0]
+    usage_ = estimate_usage(item(), TaskCatalog().get(TASK), model, FILTER)
+    return PriceBook().cost(model, datetime.now(UTC).date(), usage_)[0]
 
 
 def test_shipped_file_and_env_override(tmp_path, monkeypatch):
-    assert load_budgets().limit(TASK) == 25.0
+    assert load_budgets(None, TASKS).limit(TASK) == 25.0
     path = tmp_path / "budgets.yaml"
     path.write_text("default_usd: 3\ntasks:\n  product_recognition: 0.5\n  audio_summary: null\n")
     monkeypatch.setenv("GEMINI_ASSETS_BUDGETS", str(path))
-    config = load_budgets()
+    config = load_budgets(load_settings().budgets_file, TASKS)
     assert (config.limit(TASK), config.limit("audio_summary"), config.limit("video_summary")) == (0.5, None, 3.0)
 
 
@@ -54,19 +58,23 @@ def test_bad_configuration_fails_fast_with_what_to_fix(tmp_path, text, message):
     path = tmp_path / "budgets.yaml"
     path.write_text(text)
     with pytest.raises(BudgetConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        load_budgets(str(path))
+        load_budgets(str(path), TASKS)
 
 
 def test_estimates_follow_the_documented_token_rates():
-    task = get_task(TASK)
-    text = estimate_usage(item(), task, "gemini-3.8-flash").by_modality["text"]
-    assert estimate_usage(item(), task, "gemini-3.8-flash").by_modality["image"] == 1120
-    assert estimate_usage(item(width=1000, height=800), task, "gemini-2.5-flash").by_modality["image"] == 2 * 2 * 258
-    assert estimate_usage(item(kind="audio", duration_s=60.0), task, "gemini-3.8-flash").by_modality["audio"] == 60 * 32
-    assert estimate_usage(item(kind="video", duration_s=10.0), task, "gemini-3.8-flash").by_modality["video"] == 2630
-    assert estimate_usage(item(kind="document", pages=3), task, "gemini-3.8-flash").by_modality["document"] == 1680
-    usage = estimate_usage(item(), task, "gemini-3.8-flash")
-    assert usage.input_tokens == text + 1120 and usage.output_tokens == task.max_output_tokens
+    task = TaskCatalog().get(TASK)
+
+    def estimated(model="gemini-3.8-flash", **extra):
+        return estimate_usage(item(**extra), task, model, FILTER)
+
+    text = estimated().by_modality["text"]
+    assert estimated().by_modality["image"] == 1120
+    assert estimated("gemini-2.5-flash", width=1000, height=800).by_modality["image"] == 2 * 2 * 258
+    assert estimated(kind="audio", duration_s=60.0).by_modality["audio"] == 60 * 32
+    assert estimated(kind="video", duration_s=10.0).by_modality["video"] == 2630
+    assert estimated(kind="document", pages=3).by_modality["document"] == 1680
+    total = estimated()
+    assert total.input_tokens == text + 1120 and total.output_tokens == task.max_output_tokens
 
 
 def test_concurrent_admissions_never_exceed_the_budget(store):
@@ -87,9 +95,8 @@ def test_concurrent_admissions_never_exceed_the_budget(store):
     assert len(admitted) == 7 and budget.refused == 8 * 50 - 7
 
 
-def _answered_row(media_id, usage):
-    record = {"attempt": 1, "started_at": datetime.now(timezone.utc).isoformat(), "latency_ms": 1.0, "status_code": 200, "usage": usage}
-    return {"media_id": media_id, "task": TASK, "task_version": "1.0.0", "model": "gemini-3.8-flash", "attempts_json": json.dumps([record])}
+def _answered_row(media_id, tokens):
+    return output(media_id, [attempt(1, with_usage=tokens, started=datetime.now(UTC))], task=TASK)
 
 
 def test_settling_replaces_the_estimate_with_the_real_cost(store):
@@ -97,19 +104,19 @@ def test_settling_replaces_the_estimate_with_the_real_cost(store):
     budget = guard(store, per_item * 1.5)
     assert budget.refusal(item(1), PLAN) is None
     assert "daily budget of product_recognition" in budget.refusal(item(2), PLAN)
-    small = {"input_tokens": 100, "output_tokens": 10, "thinking_tokens": 0, "cached_tokens": 0, "by_modality": {}}
-    budget.settle(_answered_row("m1", small))  # real cost far below the estimate
+    budget.settle(_answered_row("m1", usage(100, 10)))  # real cost far below the estimate
     assert budget.refusal(item(3), PLAN) is None
 
 
 def test_spend_already_in_the_ledger_today_counts(store):
-    row = _answered_row("earlier", {"input_tokens": 1_000_000, "output_tokens": 0, "thinking_tokens": 0, "cached_tokens": 0, "by_modality": {}})
-    ledger = ledger_rows([row], {"earlier": {"media_kind": "image"}}, PriceBook(), "run-0")  # 0.75 USD today
-    write_partition(store, "call_ledger", "2026-11-01", frame_for("call_ledger", ledger))
+    row = _answered_row("earlier", usage(1_000_000, 0))
+    ledger = ledger_rows([row], {"earlier": item(media_id="earlier")}, PriceBook(), "run-0")  # 0.75 USD today
+    write_partition(store, "call_ledger", "2026-11-01", frame_of("call_ledger", ledger))
     assert guard(store, 0.75).refusal(item(), PLAN) is not None
     assert guard(store, 0.76).refusal(item(), PLAN) is None
 
 
 def test_unpriced_model_is_refused_not_guessed(store):
-    assert "no price for model 'gemini-99'" in guard(store, 100.0).refusal(item(), {"model": "gemini-99"})
-    assert guard(store, None).refusal(item(), {"model": "gemini-99"}) is None  # no budget, nothing to project
+    unknown = delivery_plan(model="gemini-99")
+    assert "no price for model 'gemini-99'" in guard(store, 100.0).refusal(item(), unknown)
+    assert guard(store, None).refusal(item(), unknown) is None  # no budget, nothing to project

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from gemini_assets.core.gateway.base import Usage
+from gemini_assets.core.contracts.calls import Usage
 from gemini_assets.core.gateway.pricing import PriceBook, load_prices
 
 ON = date(2026, 11, 24)
@@ -16,7 +16,9 @@ def cost(model, usage, tier="standard", on=ON):
 
 def test_flash_text_image_and_thinking():
     # 10,000 prompt tokens at $0.75 + (500 output + 300 thinking) at $3.75 per 1M.
-    usage = Usage(input_tokens=10_000, output_tokens=500, thinking_tokens=300, by_modality={"text": 1_000, "image": 9_000})
+    usage = Usage(
+        input_tokens=10_000, output_tokens=500, thinking_tokens=300, by_modality={"text": 1_000, "image": 9_000}
+    )
     assert cost("gemini-3.8-flash", usage) == (pytest.approx(0.0105, rel=1e-12), "gemini-3.8-flash@2026-01-01")
 
 
@@ -57,7 +59,10 @@ def test_flex_is_half_price():
 def test_price_in_force_on_the_call_date():
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
     assert cost("gemini-3.8-flash", usage, on=date(2026, 12, 31))[0] == pytest.approx(0.75 + 3.75)
-    assert cost("gemini-3.8-flash", usage, on=date(2027, 1, 1)) == (pytest.approx(1.50 + 7.50), "gemini-3.8-flash@2027-01-01")
+    assert cost("gemini-3.8-flash", usage, on=date(2027, 1, 1)) == (
+        pytest.approx(1.50 + 7.50),
+        "gemini-3.8-flash@2027-01-01",
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,28 +1,19 @@
-"""A real emulator and a real GeminiGateway (google-genai over HTTP) for the gateway tests."""
+"""A real GeminiGateway (google-genai over HTTP) against the emulator of the root conftest."""
 
 from __future__ import annotations
 
-from typing import Iterator
-
-import pytest
-
-from gemini_assets.core.gateway.base import GenerateRequest, MediaRef
-from gemini_assets.core.gateway.gemini import GeminiGateway, RetrySettings
+from gemini_assets.core.contracts.calls import GenerateRequest, MediaRef
+from gemini_assets.core.gateway.gemini.client import GeminiGateway, RetrySettings
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter
-from gemini_devkit.emulator import EmulatorHandle, start_emulator
+from gemini_devkit.emulator import EmulatorHandle
 
 MODEL = "gemini-3.8-flash"
 FAST = RetrySettings(max_attempts=4, initial_backoff_s=0.01, max_backoff_s=0.05, timeout_s=5, breaker_failures=50)
 
 
-@pytest.fixture
-def emulator(tmp_path) -> Iterator[EmulatorHandle]:
-    handle = start_emulator(tmp_path / "emulator_state", knobs={})
-    yield handle
-    handle.stop()
-
-
-def make_gateway(emulator: EmulatorHandle, retry: RetrySettings = FAST, limiter: QuotaLimiter | None = None) -> GeminiGateway:
+def make_gateway(
+    emulator: EmulatorHandle, retry: RetrySettings = FAST, limiter: QuotaLimiter | None = None
+) -> GeminiGateway:
     return GeminiGateway(api_key="test-key", base_url=emulator.url, retry=retry, limiter=limiter)
 
 
@@ -32,6 +23,10 @@ def text_request(text: str = "Describe the item.", model: str = MODEL) -> Genera
         system_prompt="Answer in JSON.",
         user_text=text,
         media=MediaRef(mime_type="text/plain", data=b"a plain note"),
-        response_schema={"type": "object", "properties": {"description": {"type": "string"}}, "required": ["description"]},
+        response_schema={
+            "type": "object",
+            "properties": {"description": {"type": "string"}},
+            "required": ["description"],
+        },
         max_output_tokens=256,
     )

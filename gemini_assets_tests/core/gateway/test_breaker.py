@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from gemini_assets.core.gateway.breaker import CircuitBreaker, ModelUnavailable
-from gemini_devkit.emulator.state import read_served_log
+from gemini_assets.core.contracts.errors import ModelUnavailable
+from gemini_assets.core.gateway.breaker import CircuitBreaker
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway, text_request
+from gemini_devkit.emulator.state import read_served_log
 
 
 def test_opens_after_consecutive_failures_and_probes_once_after_reset():

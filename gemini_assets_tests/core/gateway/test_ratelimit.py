@@ -11,8 +11,8 @@ import pytest
 
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter, QuotaWaitExceeded
 from gemini_assets.core.gateway.routing import Limits
-from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.core.gateway.conftest import MODEL, make_gateway, text_request
+from gemini_devkit.emulator.state import read_served_log
 
 
 def sqlite_limiter(folder: Path, window_ms: int = 1000, margin_ms: int = 50, **limits: int) -> QuotaLimiter:
@@ -41,14 +41,16 @@ def test_a_spent_quota_gives_up_after_the_allowed_wait(tmp_path):
 
 
 def test_gateway_fills_limiter_columns_on_attempts(emulator, tmp_path):
-    gateway = make_gateway(emulator, limiter=sqlite_limiter(tmp_path, window_ms=60_000, rpm=100, tpm=1_000_000, rpd=1000))
+    gateway = make_gateway(
+        emulator, limiter=sqlite_limiter(tmp_path, window_ms=60_000, rpm=100, tpm=1_000_000, rpd=1000)
+    )
     first, second = gateway.generate(text_request()), gateway.generate(text_request())
     assert (first.last.rpm_used, second.last.rpm_used) == (1, 2)
     assert second.last.rpd_used == 2 and second.last.tpm_used >= 2000
 
 
 def _client_process(base_url: str, limiter_dir: str, calls: int) -> None:
-    from gemini_assets.core.gateway.gemini import GeminiGateway, RetrySettings
+    from gemini_assets.core.gateway.gemini.client import GeminiGateway, RetrySettings
 
     # The server stamps a request when it has parsed it, some ms after the client's acquire; on a
     # loaded 2-core CI machine that gap varies by more than the production 250 ms margin's share
@@ -60,17 +62,22 @@ def _client_process(base_url: str, limiter_dir: str, calls: int) -> None:
     gateway.close()
 
 
+@pytest.mark.slow
 def test_four_processes_share_one_limit(emulator, tmp_path):
     """4 OS processes, one SQLite bucket: the emulator never sees more than 5 calls in any 2 s."""
     emulator.set_knobs(rpm=5, minute_s=2.0)  # the server enforces the same quota: a 429 would fail a call
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_client_process, args=(emulator.url, str(tmp_path / "quota"), 4)) for _ in range(4)]
+    workers = [
+        context.Process(target=_client_process, args=(emulator.url, str(tmp_path / "quota"), 4)) for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=60)
     assert [w.exitcode for w in workers] == [0, 0, 0, 0]
-    served = [datetime.fromisoformat(r["ts"].replace("Z", "+00:00")).timestamp() for r in read_served_log(emulator.state_dir)]
+    served = [
+        datetime.fromisoformat(r["ts"].replace("Z", "+00:00")).timestamp() for r in read_served_log(emulator.state_dir)
+    ]
     assert len(served) == 16
     statuses = {r["status"] for r in read_served_log(emulator.state_dir)}
     assert statuses == {200}

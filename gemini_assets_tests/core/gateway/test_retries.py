@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway, text_request
+from gemini_devkit.emulator.state import read_served_log
 
 
 def test_5xx_are_retried_and_every_attempt_is_recorded(emulator):
@@ -53,6 +53,6 @@ def test_every_request_has_a_timeout(emulator):
 def test_error_messages_never_carry_the_key(emulator):
     emulator.set_knobs(script=[500])
     gateway = make_gateway(emulator)
-    gateway._secret = "Injected"  # the emulator's message contains the word: it must be scrubbed
+    gateway._secret = "Injected"  # noqa: S105 - a stand-in key the emulator's message happens to contain  # the emulator's message contains the word: it must be scrubbed
     result = gateway.generate(text_request())
     assert "Injected" not in (result.attempts[0].error_message or "")

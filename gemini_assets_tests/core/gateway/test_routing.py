@@ -6,12 +6,14 @@ import hashlib
 
 import pytest
 
+from gemini_assets.core.config import load_settings
 from gemini_assets.core.gateway.routing import RouteConfigError, load_routing, route_item
+from gemini_assets_tests.rows import media_item
 
 
 def item(kind="image", task="product_recognition", **facts):
     sha = hashlib.sha256(repr((kind, task, facts)).encode()).hexdigest()
-    return {"task": task, "media_kind": kind, "sha256": sha, "size_bytes": 1000, **facts}
+    return media_item(0, task, kind, sha256=sha, size_bytes=1000, **facts)
 
 
 def write(tmp_path, text, name="routes.yaml"):
@@ -26,29 +28,32 @@ def test_packaged_routes_send_long_video_and_big_documents_to_pro():
     assert route_item(config, item("video", duration_s=30.0), "x").model == "gemini-3.8-flash"
     assert route_item(config, item("video", duration_s=1200.0), "x").model == "gemini-3.1-pro-preview"
     assert route_item(config, item("document", pages=250), "x").model == "gemini-3.1-pro-preview"
-    assert route_item(config, item("document", pages=float("nan")), "x").model == "gemini-3.8-flash"
+    assert route_item(config, item("document", pages=None), "x").model == "gemini-3.8-flash"
 
 
 def test_challenger_fraction_is_stable_per_content(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 routes:
   - name: ab
     model: primary-model
     challenger: {model: challenger-model, fraction: 0.3}
-""")
+""",
+    )
     config = load_routing(path)
-    decisions = [route_item(config, {"task": "t", "media_kind": "image", "sha256": f"{i:064x}"}, "x") for i in range(1000)]
+    decisions = [route_item(config, media_item(i, "t", sha256=f"{i:064x}"), "x") for i in range(1000)]
     challengers = [d for d in decisions if d.variant == "challenger"]
     assert 0.25 < len(challengers) / 1000 < 0.35
     assert {d.model for d in challengers} == {"challenger-model"}
-    again = [route_item(config, {"task": "t", "media_kind": "image", "sha256": f"{i:064x}"}, "x") for i in range(1000)]
+    again = [route_item(config, media_item(i, "t", sha256=f"{i:064x}"), "x") for i in range(1000)]
     assert again == decisions
 
 
 def test_env_var_points_at_another_file(tmp_path, monkeypatch):
     path = write(tmp_path, "routes:\n  - task: product_recognition\n    model: swapped-model\n")
     monkeypatch.setenv("GEMINI_ASSETS_ROUTES", str(path))
-    config = load_routing()
+    config = load_routing(load_settings().routes_file)
     assert route_item(config, item(), "fallback").model == "swapped-model"
     assert route_item(config, item(task="document_extraction"), "fallback").model == "fallback"
 

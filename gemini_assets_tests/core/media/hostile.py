@@ -12,6 +12,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import av
 import numpy as np
@@ -123,7 +124,7 @@ def written(writer: PdfWriter) -> bytes:
 
 def encrypted_pdf(user_password: str, algorithm: str) -> bytes:
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf([["secret"]]))))
-    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)  # noqa: S106 - test PDF
     return written(writer)
 
 
@@ -134,31 +135,37 @@ def javascript_pdf() -> bytes:
 
 
 def pdf_lying_count() -> bytes:
-    return assemble_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 100000 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-    ])
+    return assemble_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 100000 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        ]
+    )
 
 
 def pdf_page_cycle() -> bytes:
-    return assemble_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 1 >>",
-    ])
+    return assemble_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 1 >>",
+        ]
+    )
 
 
 def pdf_flate_bomb(inflated_mib: int = 100) -> bytes:
     compressor = zlib.compressobj(9)
     block = b"\0" * (1024 * 1024)
     data = b"".join(compressor.compress(block) for _ in range(inflated_mib)) + compressor.flush()
-    return assemble_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
-    ])
+    return assemble_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+        ]
+    )
 
 
 HEIC_HEAD = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
@@ -174,10 +181,26 @@ def hostile_corpus() -> list[Case]:
     blank_pdf = written(pdf_writer())
     cases = [
         Case("empty.png", IMG, b"", "empty_file"),
-        Case("html_renamed.png", IMG, b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>", "unsupported_type"),
-        Case("svg_onload.png", IMG, b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)" width="64" height="64"></svg>', "unsupported_type"),
-        Case("elf_renamed.jpg", IMG, open(shutil.which("true") or "/bin/true", "rb").read(), "unsupported_type"),
-        Case("docx_renamed.pdf", DOC, zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"}), "unsupported_type"),
+        Case(
+            "html_renamed.png",
+            IMG,
+            b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>",
+            "unsupported_type",
+        ),
+        Case(
+            "svg_onload.png",
+            IMG,
+            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)" '
+            b'width="64" height="64"></svg>',
+            "unsupported_type",
+        ),
+        Case("elf_renamed.jpg", IMG, Path(shutil.which("true") or "/bin/true").read_bytes(), "unsupported_type"),
+        Case(
+            "docx_renamed.pdf",
+            DOC,
+            zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"}),
+            "unsupported_type",
+        ),
         Case("html_then_pdf.pdf", DOC, b"<html>" + b" " * 94 + blank_pdf, "polyglot"),
         Case("jpeg_magic_html.jpg", IMG, b"\xff\xd8\xff\xe0<html><body>not a jpeg</body></html>", "corrupt_media"),
         Case("png_plus_zip.png", IMG, png + zip_bytes({"payload.txt": b"hidden"}), "polyglot"),
@@ -189,7 +212,17 @@ def hostile_corpus() -> list[Case]:
         Case("header_65535.png", IMG, png_by_hand(65_535, 65_535, rows=False), "decompression_bomb"),
         Case("ztxt_bomb.png", IMG, ztxt_bomb(), "decompression_bomb"),
         Case("apng_1000.png", IMG, apng(1000), "too_many_frames"),
-        Case("animated.webp", IMG, encode(Image.new("RGB", (48, 48)), "WEBP", save_all=True, append_images=[Image.new("RGB", (48, 48), (255, 0, 0))]), "too_many_frames"),
+        Case(
+            "animated.webp",
+            IMG,
+            encode(
+                Image.new("RGB", (48, 48)),
+                "WEBP",
+                save_all=True,
+                append_images=[Image.new("RGB", (48, 48), (255, 0, 0))],
+            ),
+            "too_many_frames",
+        ),
         Case("gif_renamed.png", IMG, encode(Image.new("P", (64, 64)), "GIF"), "unsupported_type"),
         Case("tiff_renamed.png", IMG, encode(photo((64, 64)), "TIFF"), "unsupported_type"),
         Case("cmyk.jpg", IMG, encode(photo(mode="CMYK"), "JPEG"), None),
@@ -204,7 +237,10 @@ def hostile_corpus() -> list[Case]:
         Case("com_icc_xmp.jpg", IMG, encode(photo(), "JPEG", comment=b"shot at home", xmp=b"<x:xmpmeta/>"), None),
         Case("photo.heic", IMG, HEIC_HEAD, "unsupported_extension"),
         Case("heic_renamed.jpg", IMG, HEIC_HEAD, "unsupported_type"),
-        *[Case(f"tagged.{ext}", AUD, make_audio(ext, tags=tags), None) for ext in ("mp3", "ogg", "flac", "m4a", "wav", "aac")],
+        *[
+            Case(f"tagged.{ext}", AUD, make_audio(ext, tags=tags), None)
+            for ext in ("mp3", "ogg", "flac", "m4a", "wav", "aac")
+        ],
         *[Case(f"located.{ext}", VID, make_video(ext, tags=tags), None) for ext in ("mp4", "mov", "webm")],
         Case("truncated.mp4", VID, mp4[: len(mp4) // 2], "corrupt_media"),
         Case("truncated.mp3", AUD, mp3[: len(mp3) // 3], "corrupt_media"),

@@ -2,10 +2,11 @@
 
 import pytest
 
-from gemini_assets.core.media.intake import scan_landing, validate_and_store
-from gemini_assets.core.media.policy import DEFAULT_POLICY, REASON_DOCS
+from gemini_assets.core.contracts.reasons import QUARANTINE_DOCS as REASON_DOCS
+from gemini_assets.core.media.policy import DEFAULT_POLICY
 from gemini_assets.core.media.probe import Prober
-from gemini_assets.core.tasks.catalog import task_kinds
+from gemini_assets.core.stages.intake import scan_landing, validate_and_store
+from gemini_assets.core.tasks.catalog import TaskCatalog
 from gemini_assets_tests.core.media.hostile import hostile_corpus
 from gemini_assets_tests.landing import land
 
@@ -34,14 +35,17 @@ def test_each_hostile_input_gets_its_expected_verdict(store, corpus, prober):
     assert len(rows) == len(corpus)
     verdicts, details = {}, {}
     for row in rows:
-        result = validate_and_store(store, row, DAY, DEFAULT_POLICY, task_kinds(), prober)
+        result = validate_and_store(store, row, DAY, DEFAULT_POLICY, TaskCatalog(), prober)
         if result.accepted:
-            verdicts[row["file_name"]] = None
+            verdicts[row.file_name] = None
         else:
-            verdicts[row["file_name"]] = result.quarantined["reason_code"]
-            details[row["file_name"]] = result.quarantined["reason_detail"]
-            assert result.quarantined["reason_detail"], row["file_name"]
-            assert store.read_json(f"{result.quarantined['quarantine_key']}/reason.json")["reason_code"] == verdicts[row["file_name"]]
+            verdicts[row.file_name] = result.quarantined.reason_code
+            details[row.file_name] = result.quarantined.reason_detail
+            assert result.quarantined.reason_detail, row.file_name
+            assert (
+                store.read_json(f"{result.quarantined.quarantine_key}/reason.json")["reason_code"]
+                == verdicts[row.file_name]
+            )
     expected = {case.name: case.expected for case in corpus}
     assert verdicts == expected, {n: (verdicts[n], details.get(n)) for n in expected if verdicts[n] != expected[n]}
     assert {code for code in verdicts.values() if code} <= {str(code) for code in REASON_DOCS}
@@ -50,5 +54,14 @@ def test_each_hostile_input_gets_its_expected_verdict(store, corpus, prober):
 def test_corpus_covers_the_documented_reasons(corpus):
     covered = {case.expected for case in corpus}
     # Reasons not in the corpus are covered by their own tests (policy limits, probe child, names, sidecars).
-    elsewhere = {"file_too_large", "unknown_task", "unsafe_name", "duration_out_of_range", "probe_timeout", "probe_crashed", "invalid_sidecar", "no_consent"}
+    elsewhere = {
+        "file_too_large",
+        "unknown_task",
+        "unsafe_name",
+        "duration_out_of_range",
+        "probe_timeout",
+        "probe_crashed",
+        "invalid_sidecar",
+        "no_consent",
+    }
     assert {str(code) for code in REASON_DOCS} - elsewhere <= covered

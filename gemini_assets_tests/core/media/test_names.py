@@ -5,9 +5,9 @@ import os
 
 from PIL import Image
 
-from gemini_assets.core.media.intake import scan_landing, validate_and_store
 from gemini_assets.core.media.policy import DEFAULT_POLICY
-from gemini_assets.core.tasks.catalog import task_kinds
+from gemini_assets.core.stages.intake import scan_landing, validate_and_store
+from gemini_assets.core.tasks.catalog import TaskCatalog
 from gemini_assets_tests.s3_fixtures import s3_client
 
 DAY = "2026-11-24"
@@ -40,18 +40,22 @@ def test_hostile_names_stay_inside_the_root(backend_store, tmp_path):
     for folder in FOLDERS:
         for name in names:
             store.write_bytes(f"landing/{DAY}/product_recognition/{folder}/{name}", data)
-            store.write_bytes(f"landing/{DAY}/product_recognition/{folder}/{name}.meta.json", b'{"context": "x", "consent": true}')
+            store.write_bytes(
+                f"landing/{DAY}/product_recognition/{folder}/{name}.meta.json", b'{"context": "x", "consent": true}'
+            )
     if not store.is_local:  # S3 names are literal: a `..` segment is a real key there
         bucket = store.root_path.split("/", 1)[0]
         endpoint = os.environ["GEMINI_ASSETS_S3_ENDPOINT"]
-        s3_client(endpoint).put_object(Bucket=bucket, Key=f"root/landing/{DAY}/product_recognition/../../../../evil.png", Body=data)
+        s3_client(endpoint).put_object(
+            Bucket=bucket, Key=f"root/landing/{DAY}/product_recognition/../../../../evil.png", Body=data
+        )
     outside_before = _outside(tmp_path)
 
     rows = scan_landing(store, DAY)
-    results = [validate_and_store(store, row, DAY, DEFAULT_POLICY, task_kinds()) for row in rows]
+    results = [validate_and_store(store, row, DAY, DEFAULT_POLICY, TaskCatalog()) for row in rows]
 
     accepted = [r.accepted for r in results if r.accepted]
-    rejected = {r.quarantined["file_name"]: r.quarantined["reason_code"] for r in results if r.quarantined}
+    rejected = {r.quarantined.file_name: r.quarantined.reason_code for r in results if r.quarantined}
     assert len(accepted) == len(FOLDERS) * len(names)
     assert rejected == ({} if store.is_local else {"evil.png": "unsafe_name"})
     assert _outside(tmp_path) == outside_before

@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from gemini_assets.core.media.intake import scan_landing, validate_and_store
 from gemini_assets.core.media.policy import DEFAULT_POLICY, MIB, MediaPolicy
 from gemini_assets.core.media.probe import Prober
-from gemini_devkit.samples.media import make_audio, make_video
-from gemini_assets.core.tasks.catalog import task_kinds
+from gemini_assets.core.stages.intake import scan_landing, validate_and_store
+from gemini_assets.core.tasks.catalog import TaskCatalog
 from gemini_assets_tests.landing import land
+from gemini_devkit.samples.media import make_audio, make_video
 
 DAY = "2026-11-23"
 
@@ -17,8 +17,8 @@ DAY = "2026-11-23"
 def verdict(store, policy: MediaPolicy, prober: Prober | None = None) -> dict[str, str | None]:
     out = {}
     for row in scan_landing(store, DAY):
-        result = validate_and_store(store, row, DAY, policy, task_kinds(), prober)
-        out[row["file_name"]] = None if result.accepted else result.quarantined["reason_code"]
+        result = validate_and_store(store, row, DAY, policy, TaskCatalog(), prober)
+        out[row.file_name] = None if result.accepted else result.quarantined.reason_code
     return out
 
 
@@ -31,12 +31,18 @@ def test_policy_limits_reject_before_and_after_parsing(store):
         audio=dataclasses.replace(DEFAULT_POLICY.audio, max_duration_s=2.0),
         video=dataclasses.replace(DEFAULT_POLICY.video, max_bytes=1000),
     )
-    assert verdict(store, policy) == {"long.wav": "duration_out_of_range", "short.wav": None, "big.mp4": "file_too_large"}
+    assert verdict(store, policy) == {
+        "long.wav": "duration_out_of_range",
+        "short.wav": None,
+        "big.mp4": "file_too_large",
+    }
 
 
 def test_a_parser_that_overruns_its_time_is_killed_and_the_next_file_still_probes(store):
     land(store, f"landing/{DAY}/video_summary/u/a.mp4", make_video("mp4", seconds=1.0))
-    slow = dataclasses.replace(DEFAULT_POLICY, probe=dataclasses.replace(DEFAULT_POLICY.probe, timeout_s=0.0, timeout_s_per_gib=0.0))
+    slow = dataclasses.replace(
+        DEFAULT_POLICY, probe=dataclasses.replace(DEFAULT_POLICY.probe, timeout_s=0.0, timeout_s_per_gib=0.0)
+    )
     with Prober(slow.probe) as prober:
         assert verdict(store, slow, prober) == {"a.mp4": "probe_timeout"}
         assert prober._process is None  # killed, not left running
@@ -46,7 +52,9 @@ def test_a_parser_that_overruns_its_time_is_killed_and_the_next_file_still_probe
 
 def test_a_child_that_dies_under_its_memory_limit_is_a_crash_not_a_failed_run(store):
     land(store, f"landing/{DAY}/audio_summary/u/a.wav", make_audio("wav"))
-    starved = dataclasses.replace(DEFAULT_POLICY, probe=dataclasses.replace(DEFAULT_POLICY.probe, memory_bytes=64 * MIB))
+    starved = dataclasses.replace(
+        DEFAULT_POLICY, probe=dataclasses.replace(DEFAULT_POLICY.probe, memory_bytes=64 * MIB)
+    )
     with Prober(starved.probe) as prober:
         assert verdict(store, starved, prober) == {"a.wav": "probe_crashed"}
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gemini_devkit.samples.media import make_audio, make_video
 from gemini_assets.core.privacy.sanitize import sanitize_av, sanitize_image, sanitize_pdf
+from gemini_devkit.samples.media import make_audio, make_video
 
 GPS_MARK = "Secret Street 1"
 
@@ -35,8 +35,14 @@ def _decoded(data: bytes) -> bytes:
 
 def test_jpeg_loses_gps_comment_xmp_keeps_pixels_and_orientation():
     buffer = io.BytesIO()
-    _photo().save(buffer, format="JPEG", quality=90, exif=_exif_with_gps(), comment=b"shot at home",
-                  xmp=b"<x:xmpmeta>creator Jane</x:xmpmeta>")
+    _photo().save(
+        buffer,
+        format="JPEG",
+        quality=90,
+        exif=_exif_with_gps(),
+        comment=b"shot at home",
+        xmp=b"<x:xmpmeta>creator Jane</x:xmpmeta>",
+    )
     original = buffer.getvalue()
     assert GPS_MARK.encode() in original and b"shot at home" in original
     clean = sanitize_image(original, "image/jpeg")
@@ -115,8 +121,17 @@ def test_unknown_type_is_refused():
 
 @pytest.mark.parametrize(
     "maker,ext,mime",
-    [("audio", e, m) for e, m in [("mp3", "audio/mp3"), ("wav", "audio/wav"), ("ogg", "audio/ogg"), ("flac", "audio/flac"),
-                                  ("m4a", "audio/mp4"), ("aac", "audio/aac")]]
+    [
+        ("audio", e, m)
+        for e, m in [
+            ("mp3", "audio/mp3"),
+            ("wav", "audio/wav"),
+            ("ogg", "audio/ogg"),
+            ("flac", "audio/flac"),
+            ("m4a", "audio/mp4"),
+            ("aac", "audio/aac"),
+        ]
+    ]
     + [("video", e, m) for e, m in [("mp4", "video/mp4"), ("webm", "video/webm"), ("mov", "video/mov")]],
 )
 def test_every_accepted_audio_video_type_remuxes_with_identical_packets(tmp_path, maker, ext, mime):

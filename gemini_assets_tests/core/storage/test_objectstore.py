@@ -26,7 +26,9 @@ def test_multipart_sized_object_streams_through(backend_store):
     assert backend_store.sha256("media/big.bin") == digest and backend_store.size("media/big.bin") == len(data)
     if not backend_store.is_local:
         bucket = backend_store.root_path.split("/", 1)[0]
-        etag = s3_client(os.environ["GEMINI_ASSETS_S3_ENDPOINT"]).head_object(Bucket=bucket, Key="root/media/big.bin")["ETag"]
+        etag = s3_client(os.environ["GEMINI_ASSETS_S3_ENDPOINT"]).head_object(Bucket=bucket, Key="root/media/big.bin")[
+            "ETag"
+        ]
         assert etag.strip('"').endswith("-3"), etag  # a multipart upload of three parts
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from google.genai import errors, types
 
-from gemini_assets.core.gateway.base import GenerateRequest, RemoteFile, Usage
+from gemini_assets.core.contracts.calls import GenerateRequest, RemoteFile, Usage
 
 
 def contents(request: GenerateRequest) -> list[types.Content]:

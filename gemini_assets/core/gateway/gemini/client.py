@@ -1,29 +1,40 @@
 """The Gemini provider behind ModelGateway, on the google-genai SDK over HTTP.
 
-The SDK's own retry is off by default and ignores RetryInfo (notes/gemini-api.md §1e), so
-retries live here and every attempt is recorded: the client quota is taken before each attempt
-(ratelimit.py), a 429 waits what the server's RetryInfo/Retry-After says, 5xx/408, connection
-errors and timeouts back off exponentially with full jitter, attempts are bounded, every request
-has a timeout, and a per-model circuit breaker stops calling a failing model.
+The SDK's own retry is off by default and ignores RetryInfo, so retries live here and every
+attempt is recorded: the client quota is taken before each attempt (ratelimit.py), a 429 waits
+what the server's RetryInfo/Retry-After says, 5xx/408, connection errors and timeouts back off
+exponentially with full jitter, attempts are bounded, every request has a timeout, and a
+per-model circuit breaker stops calling a failing model.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import IO
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import IO, Any
 
 import httpx2
 from google import genai
 from google.genai import errors, types
 
-from gemini_assets.core.gateway import wire
-from gemini_assets.core.gateway.base import Attempt, GenerateRequest, GenerateResult, RemoteFile
-from gemini_assets.core.gateway.breaker import CircuitBreaker, ModelUnavailable
+from gemini_assets.core.contracts.calls import (
+    Attempt,
+    BatchJob,
+    BatchLine,
+    GenerateRequest,
+    GenerateResult,
+    RemoteFile,
+    SubmittedBatch,
+)
+from gemini_assets.core.contracts.enums import Backend, Provider
+from gemini_assets.core.contracts.errors import ModelUnavailable, QuotaWaitExceeded
+from gemini_assets.core.gateway.breaker import CircuitBreaker
 from gemini_assets.core.gateway.estimate import TokenEstimator
-from gemini_assets.core.gateway.ratelimit import Admission, QuotaLimiter, QuotaWaitExceeded
+from gemini_assets.core.gateway.gemini import batch, wire
+from gemini_assets.core.gateway.ratelimit import Admission, QuotaLimiter
 
 RETRYABLE_CODES = frozenset({408, 429, 500, 502, 503, 504})
 # Answers that say the service is unwell (count towards the breaker); 429 and other 4xx do not.
@@ -45,22 +56,24 @@ class RetrySettings:
 
 
 class GeminiGateway:
+    provider = Provider.GEMINI
+
     def __init__(
         self,
         api_key: str,
         base_url: str | None,
         retry: RetrySettings | None = None,
         limiter: QuotaLimiter | None = None,
+        backend: Backend = Backend.GEMINI,
     ):
+        self.backend = backend
         self.retry = retry or RetrySettings()
         self.limiter = limiter
         self.estimator = TokenEstimator()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._secret = api_key
         # retry_options stays unset: the SDK's retry is off, each attempt is ours and visible.
-        options = types.HttpOptions(
-            base_url=base_url, api_version="v1beta", timeout=int(self.retry.timeout_s * 1000)
-        )
+        options = types.HttpOptions(base_url=base_url, api_version="v1beta", timeout=int(self.retry.timeout_s * 1000))
         self.client = genai.Client(api_key=api_key, http_options=options)
 
     def close(self) -> None:
@@ -73,25 +86,24 @@ class GeminiGateway:
         return text.replace(self._secret, "[redacted]") if self._secret else text
 
     def breaker(self, model: str) -> CircuitBreaker:
-        if model not in self._breakers:
-            self._breakers.setdefault(model, CircuitBreaker(self.retry.breaker_failures, self.retry.breaker_reset_s))
-        return self._breakers[model]
+        return self._breakers.setdefault(model, CircuitBreaker(self.retry.breaker_failures, self.retry.breaker_reset_s))
 
     def breakers_opened(self) -> dict[str, int]:
-        """How often each model's breaker opened during this gateway's life (for run metadata)."""
         return {model: b.times_opened for model, b in self._breakers.items() if b.times_opened}
 
     # ---- Files API ---------------------------------------------------------------------------
     def upload(self, stream: IO[bytes], mime_type: str, display_name: str) -> RemoteFile:
+        # Any binary stream works (the SDK reads it in chunks); its annotation names only IOBase.
+        readable: Any = stream
         uploaded = self.client.files.upload(
-            file=stream, config=types.UploadFileConfig(mime_type=mime_type, display_name=display_name)
+            file=readable, config=types.UploadFileConfig(mime_type=mime_type, display_name=display_name)
         )
         return wire.remote_file(self._wait_processed(uploaded), mime_type)
 
     def _wait_processed(self, remote: types.File) -> types.File:
         """Poll PROCESSING with exponential backoff until ACTIVE or FAILED (or the wait is over)."""
         deadline, delay = time.monotonic() + self.retry.file_poll_max_s, 0.2
-        while remote.state == types.FileState.PROCESSING and time.monotonic() < deadline:
+        while remote.state == types.FileState.PROCESSING and time.monotonic() < deadline and remote.name:
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 10.0)
             remote = self.client.files.get(name=remote.name)
@@ -111,6 +123,25 @@ class GeminiGateway:
             return False
         return True
 
+    # ---- Batch API ---------------------------------------------------------------------------
+    def submit_batch(
+        self, model: str, requests: Mapping[str, GenerateRequest], display_name: str, inline_limit_bytes: int
+    ) -> SubmittedBatch:
+        return batch.submit(self.client, model, requests, display_name, inline_limit_bytes)
+
+    def find_batch(self, display_name: str) -> BatchJob | None:
+        return batch.find(self.client, display_name)
+
+    def get_batch(self, name: str) -> BatchJob | None:
+        return batch.get(self.client, name)
+
+    def batch_results(self, name: str) -> dict[str, BatchLine]:
+        lines = batch.results(self.client, name)
+        return {
+            key: replace(line, error_message=self.scrub(line.error_message)) if line.error_message else line
+            for key, line in lines.items()
+        }
+
     # ---- generateContent ---------------------------------------------------------------------
     def generate(self, request: GenerateRequest, first_attempt: int = 1) -> GenerateResult:
         attempts: list[Attempt] = []
@@ -120,7 +151,7 @@ class GeminiGateway:
             if not breaker.allow():
                 raise ModelUnavailable(request.model, attempts)
             admission = self._admit(request, attempts)
-            started, clock = datetime.now(timezone.utc), time.perf_counter()
+            started, clock = datetime.now(UTC), time.perf_counter()
             try:
                 response = self.client.models.generate_content(
                     model=request.model, contents=wire.contents(request), config=wire.config(request)
@@ -134,7 +165,8 @@ class GeminiGateway:
                     breaker.record_neutral()
                 if code not in RETRYABLE_CODES or number == last_number:
                     break
-                time.sleep(self._delay(number - first_attempt, wire.server_retry_delay(exc) if code == 429 else None))
+                hint = wire.server_retry_delay(exc) if code == 429 else None
+                time.sleep(self._delay(number - first_attempt, hint))
                 continue
             except TRANSPORT_ERRORS as exc:
                 attempts.append(self._failed(number, started, clock, 0, type(exc).__name__, str(exc), admission))
@@ -148,9 +180,15 @@ class GeminiGateway:
             usage = wire.usage(response)
             if usage.input_tokens:
                 self.estimator.observe(request, usage.input_tokens)
-            attempts.append(
-                _with_admission(Attempt(number, started, latency, 200, usage=usage, response_id=response.response_id), admission)
+            attempt = Attempt(
+                attempt=number,
+                started_at=started,
+                latency_ms=latency,
+                status_code=200,
+                usage=usage,
+                response_id=response.response_id,
             )
+            attempts.append(_with_admission(attempt, admission))
             return GenerateResult(response.text, wire.finish_reason(response), wire.block_reason(response), attempts)
         return GenerateResult(None, None, None, attempts)
 
@@ -160,12 +198,26 @@ class GeminiGateway:
         try:
             return self.limiter.acquire(request.model, self.estimator.estimate(request), self.retry.max_quota_wait_s)
         except QuotaWaitExceeded as exc:
-            exc.attempts = attempts  # type: ignore[attr-defined]
-            raise
+            raise QuotaWaitExceeded(request.model, exc.dimension, exc.waited_s, attempts) from exc
 
-    def _failed(self, number, started, clock, code, status, message, admission) -> Attempt:
-        latency = (time.perf_counter() - clock) * 1000
-        attempt = Attempt(number, started, latency, int(code), str(status or ""), self.scrub(str(message or ""))[:500])
+    def _failed(
+        self,
+        number: int,
+        started: datetime,
+        clock: float,
+        code: int,
+        status: object,
+        message: object,
+        admission: Admission | None,
+    ) -> Attempt:
+        attempt = Attempt(
+            attempt=number,
+            started_at=started,
+            latency_ms=(time.perf_counter() - clock) * 1000,
+            status_code=code,
+            error_code=str(status or ""),
+            error_message=self.scrub(str(message or ""))[:500],
+        )
         return _with_admission(attempt, admission)
 
     def _delay(self, retry_index: int, server_hint: float | None) -> float:
@@ -178,9 +230,9 @@ class GeminiGateway:
 
 def _with_admission(attempt: Attempt, admission: Admission | None) -> Attempt:
     if admission is not None:
-        attempt.rpm_used, attempt.tpm_used, attempt.rpd_used = admission.rpm_used, admission.tpm_used, admission.rpd_used
+        attempt.rpm_used, attempt.tpm_used, attempt.rpd_used = (
+            admission.rpm_used,
+            admission.tpm_used,
+            admission.rpd_used,
+        )
     return attempt
-
-
-def expiry_or_default(expires_at: datetime | None) -> datetime:
-    return expires_at or datetime.now(timezone.utc) + timedelta(hours=48)

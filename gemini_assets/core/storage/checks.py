@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-from gemini_assets.core.storage.schemas import TABLES
+from gemini_assets.core.contracts.tables import TABLES
 
 
 @dataclass

@@ -1,6 +1,16 @@
 import pytest
 
-from gemini_assets.core.output.filters import OutputPolicy, filter_output, iban_ok, luhn_ok
+from gemini_assets.core.config import load_settings
+from gemini_assets.core.contracts.errors import ConfigurationError
+from gemini_assets.core.privacy.filters import OutputPolicy, TextFilter, iban_ok, luhn_ok
+from gemini_assets.core.tasks.catalog import TaskCatalog
+
+filter_output = TextFilter().filter_output
+
+
+def configured() -> TextFilter:
+    settings = load_settings()
+    return TextFilter.load(settings.sensitive_words_file, settings.pii_patterns_file)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +47,9 @@ def test_sensitive_words_configurable(tmp_path, monkeypatch):
     words = tmp_path / "words.txt"
     words.write_text("# mine\nprototype\n")
     monkeypatch.setenv("GEMINI_ASSETS_SENSITIVE_WORDS", str(words))
-    result = filter_output({"d": "An unreleased Prototype. Confidential."}, OutputPolicy(sensitive_action="redact"))
+    result = configured().filter_output(
+        {"d": "An unreleased Prototype. Confidential."}, OutputPolicy(sensitive_action="redact")
+    )
     assert result.value["d"] == "An unreleased [REDACTED]. Confidential."
 
 
@@ -49,19 +61,19 @@ def test_dates_sizes_and_ids_are_not_phone_numbers():
 
 
 def test_context_is_redacted_before_it_reaches_a_prompt():
-    from gemini_assets.core.tasks.catalog import get_task
-
-    text = get_task("product_recognition").user_text("red mug, call me on +44 20 7946 0958 or mail ann@shop.example")
+    task = TaskCatalog().get("product_recognition")
+    text = task.user_text("red mug, call me on +44 20 7946 0958 or mail ann@shop.example", TextFilter())
     assert "Context: red mug, call me on [PHONE REDACTED] or mail [EMAIL REDACTED]" in text
 
 
 def test_custom_id_patterns(tmp_path, monkeypatch):
-    from gemini_assets.core.output.filters import redact_text
-
     patterns = tmp_path / "ids.json"
     patterns.write_text('{"employee_id": "\\\\bEMP-\\\\d{6}\\\\b"}')
     monkeypatch.setenv("GEMINI_ASSETS_PII_PATTERNS", str(patterns))
-    assert redact_text("badge EMP-123456 at desk") == ("badge [EMPLOYEE_ID REDACTED] at desk", ["pii:employee_id"])
+    assert configured().redact("badge EMP-123456 at desk") == (
+        "badge [EMPLOYEE_ID REDACTED] at desk",
+        ["pii:employee_id"],
+    )
     patterns.write_text("not json")
-    with pytest.raises(ValueError, match="GEMINI_ASSETS_PII_PATTERNS"):
-        redact_text("x")
+    with pytest.raises(ConfigurationError, match="GEMINI_ASSETS_PII_PATTERNS"):
+        configured()

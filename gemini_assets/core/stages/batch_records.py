@@ -12,19 +12,20 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from gemini_assets.core.contracts.calls import BATCH_FAILED_STATES
+from gemini_assets.core.contracts.tables import GeminiBatchRow, ValidatedMediaRow
 from gemini_assets.core.storage.objectstore import ObjectStore, safe_key
 
 log = logging.getLogger(__name__)
 BATCHES = "batches"
-FAILED_STATES = frozenset({"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"})
 
 
-def batch_key(day: str, model: str, items: list[dict[str, Any]], prompt_hashes: dict[str, str]) -> str:
+def batch_key(day: str, model: str, items: list[ValidatedMediaRow], prompt_hashes: dict[str, str]) -> str:
     """Same day, model and items (content and prompt) → same key → the same batch."""
-    members = sorted(f"{i['media_id']}:{i['sha256']}:{prompt_hashes[i['media_id']]}" for i in items)
+    members = sorted(f"{i.media_id}:{i.sha256}:{prompt_hashes[i.media_id]}" for i in items)
     return hashlib.sha256(json.dumps([day, model, members]).encode()).hexdigest()
 
 
@@ -67,12 +68,12 @@ class BatchRecord:
         if state == self.state and self.history:
             return False
         self.state = state
-        self.history.append(f"{datetime.now(timezone.utc).isoformat()} {state}")
+        self.history.append(f"{datetime.now(UTC).isoformat()} {state}")
         return True
 
     @property
     def failed(self) -> bool:
-        return self.state in FAILED_STATES
+        return self.state in BATCH_FAILED_STATES
 
 
 def record_key(day: str, model: str, key: str) -> str:
@@ -92,7 +93,8 @@ def load_record(store: ObjectStore, day: str, model: str, key: str) -> BatchReco
 
 def retire(store: ObjectStore, record: BatchRecord) -> None:
     """A failed/expired/cancelled batch answered nothing: keep its record apart, free the key."""
-    store.write_json(safe_key(BATCHES, record.day, "retired", f"{record.batch_name.replace('/', '_')}.json"), asdict(record))
+    retired = safe_key(BATCHES, record.day, "retired", f"{record.batch_name.replace('/', '_')}.json")
+    store.write_json(retired, asdict(record))
     store.fs.rm(store.path(record.storage_key))
 
 
@@ -106,3 +108,36 @@ def day_records(store: ObjectStore, day: str) -> list[dict[str, Any]]:
             except ValueError:
                 log.warning("skipping unreadable batch record %s", obj.key)
     return sorted(records, key=lambda r: (r["submitted_at"], r["batch_name"]))
+
+
+def batch_rows(store: ObjectStore, day: str) -> list[GeminiBatchRow]:
+    """The gemini_batches table of a day, from the records (the table exists while a batch runs)."""
+    rows = []
+    for r in day_records(store, day):
+        submitted = datetime.fromisoformat(r["submitted_at"])
+        completed = datetime.fromisoformat(r["completed_at"]) if r.get("completed_at") else None
+        rows.append(
+            GeminiBatchRow(
+                batch_name=r["batch_name"],
+                display_name=r["display_name"],
+                batch_key=r["batch_key"],
+                model=r["model"],
+                items=len(r["media_ids"]),
+                input_mode=r["input_mode"],
+                input_file=r.get("input_file"),
+                request_bytes=r.get("request_bytes"),
+                state=r["state"],
+                retired="/retired/" in r["record_key"],
+                submitted_at=submitted,
+                completed_at=completed,
+                wait_s=(completed - submitted).total_seconds() if completed else None,
+                polls=r.get("polls", 0),
+                resumed=r.get("resumed", 0),
+                succeeded_lines=r.get("succeeded_lines", 0),
+                failed_lines=r.get("failed_lines", 0),
+                missing_lines=r.get("missing_lines", 0),
+                run_id=r.get("run_id"),
+                record_key=r["record_key"],
+            )
+        )
+    return rows

@@ -1,0 +1,214 @@
+"""What a model call is made of, whatever the provider: request, media, usage, attempts, files, batches.
+
+``Usage`` and ``Attempt`` are pydantic models because they are stored: every attempt lands in
+``model_outputs.attempt_log`` (a typed list of structs) and becomes one ``call_ledger`` row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gemini_assets.core.contracts.enums import CallPurpose, ServiceTier
+
+MODALITIES = ("text", "image", "audio", "video", "document")
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "thinking_tokens",
+    "cached_tokens",
+    *(f"{modality}_input_tokens" for modality in MODALITIES),
+)
+
+
+class Usage(BaseModel):
+    """Tokens of one call as the provider reported them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    thinking_tokens: int = 0
+    cached_tokens: int = 0
+    by_modality: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("by_modality", mode="before")
+    @classmethod
+    def _from_arrow_map(cls, value: Any) -> Any:
+        # Arrow hands a map column back as a list of (key, value) pairs.
+        return dict(value) if isinstance(value, list) else value
+
+    def modality(self, name: str) -> int:
+        return self.by_modality.get(name, 0)
+
+    def as_columns(self) -> dict[str, int]:
+        """The token columns of model_outputs and call_ledger."""
+        columns = {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "thinking_tokens": self.thinking_tokens,
+            "cached_tokens": self.cached_tokens,
+        }
+        for modality in MODALITIES:
+            columns[f"{modality}_input_tokens"] = self.modality(modality)
+        return columns
+
+    def __add__(self, other: Usage) -> Usage:
+        modalities = {
+            name: self.modality(name) + other.modality(name) for name in {*self.by_modality, *other.by_modality}
+        }
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            thinking_tokens=self.thinking_tokens + other.thinking_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            by_modality=modalities,
+        )
+
+
+def total_usage(attempts: list[Attempt]) -> Usage:
+    total = Usage()
+    for attempt in attempts:
+        if attempt.usage is not None:
+            total = total + attempt.usage
+    return total
+
+
+class Attempt(BaseModel):
+    """One HTTP request to the model, successful or not (one call_ledger row)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempt: int = Field(description="1-based attempt number for the item in its run")
+    started_at: datetime
+    latency_ms: float
+    status_code: int = Field(description="HTTP status (0 = no response: timeout, connection)")
+    error_code: str | None = None
+    error_message: str | None = None
+    usage: Usage | None = None
+    response_id: str | None = None
+    purpose: CallPurpose = CallPurpose.GENERATE
+    service_tier: ServiceTier = ServiceTier.STANDARD  # batch: a Batch API line, billed at the batch rate
+    # Client-side limiter usage observed when the call was admitted (None without a limiter).
+    rpm_used: int | None = None
+    tpm_used: int | None = None
+    rpd_used: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code == 200
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """Media for one request: inline bytes or a provider file URI, plus what estimates need."""
+
+    mime_type: str
+    data: bytes | None = None
+    file_uri: str | None = None
+    size_bytes: int | None = None
+    duration_s: float | None = None
+    pages: int | None = None
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    model: str
+    system_prompt: str
+    user_text: str
+    media: MediaRef
+    response_schema: dict[str, Any]
+    max_output_tokens: int
+    # Earlier turns (the repair retry); the request always ends on a user turn.
+    history: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class GenerateResult:
+    text: str | None
+    finish_reason: str | None
+    block_reason: str | None
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.attempts) and self.attempts[-1].ok
+
+    @property
+    def last(self) -> Attempt:
+        return self.attempts[-1]
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A provider-side copy of one media file (Gemini Files API)."""
+
+    name: str
+    uri: str
+    state: str  # PROCESSING | ACTIVE | FAILED
+    mime_type: str
+    size_bytes: int
+    expires_at: datetime | None
+    error: str | None = None  # why processing FAILED
+
+    @property
+    def active(self) -> bool:
+        return self.state == "ACTIVE"
+
+
+BATCH_DONE_STATES = frozenset({"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"})
+BATCH_FAILED_STATES = frozenset({"JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"})
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What the provider says about one batch job."""
+
+    name: str
+    display_name: str
+    state: str  # JOB_STATE_PENDING | RUNNING | SUCCEEDED | FAILED | CANCELLED | EXPIRED
+    created_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state in BATCH_DONE_STATES
+
+    @property
+    def failed(self) -> bool:
+        return self.state in BATCH_FAILED_STATES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "JOB_STATE_SUCCEEDED"
+
+
+@dataclass(frozen=True)
+class SubmittedBatch:
+    name: str
+    input_mode: str  # inline | file
+    input_file: str | None
+    request_bytes: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    """One request's outcome in a finished batch: an answer or the line's error."""
+
+    key: str
+    text: str | None = None
+    finish_reason: str | None = None
+    block_reason: str | None = None
+    usage: Usage | None = None
+    response_id: str | None = None
+    error_code: int | None = None
+    error_status: str | None = None
+    error_message: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.error_code is None and self.error_status is None

@@ -1,0 +1,102 @@
+"""One exception tree: every error the project raises on purpose derives from GeminiAssetsError.
+
+Callers catch the branch they can handle: ``ConfigurationError`` means "fix a setting and run
+again" (the message says which); ``CallAbandoned`` carries the attempts already made, so the
+ledger never loses a billed call; ``MediaRejected`` is a verdict on an upload, not a failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gemini_assets.core.contracts.calls import Attempt
+from gemini_assets.core.contracts.reasons import QuarantineReason
+
+
+class GeminiAssetsError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigurationError(GeminiAssetsError, ValueError):
+    """A setting is missing or invalid; the message names it and says what to set."""
+
+
+class BackendNotConfigured(ConfigurationError):
+    """The chosen model backend cannot be reached as configured (no key, no URL)."""
+
+
+class UnknownTask(GeminiAssetsError, KeyError):
+    """No task (or task version) of that name in the catalog."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnsafeKeyError(GeminiAssetsError, ValueError):
+    """A storage key would resolve outside the storage root."""
+
+
+class MediaRejected(GeminiAssetsError):
+    """An upload failed validation: it is quarantined with this reason."""
+
+    def __init__(self, reason: QuarantineReason | str, detail: str, sniffed_mime: str | None = None):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = QuarantineReason(reason)
+        self.detail = detail
+        self.sniffed_mime = sniffed_mime
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses the process boundary from the probe child
+        return (MediaRejected, (str(self.reason), self.detail, self.sniffed_mime))
+
+
+class ProbeUnavailable(GeminiAssetsError, RuntimeError):
+    """The probe could not judge a file for reasons outside the file (storage, credentials)."""
+
+
+class SanitizeError(GeminiAssetsError, ValueError):
+    """Metadata could not be stripped losslessly: the item must not leave."""
+
+
+class DecisionError(GeminiAssetsError, ValueError):
+    """A review decision that cannot be accepted (unknown item, invalid record ...)."""
+
+
+class GatewayError(GeminiAssetsError):
+    """The model gateway could not do what was asked."""
+
+
+class CallAbandoned(GatewayError):
+    """The gateway stopped calling before an answer; ``attempts`` are the calls already made."""
+
+    def __init__(self, message: str, model: str, attempts: list[Attempt] | None = None):
+        super().__init__(message)
+        self.model = model
+        self.attempts: list[Attempt] = list(attempts or [])
+
+
+class ModelUnavailable(CallAbandoned):
+    """The model's circuit breaker is open: the call was not made."""
+
+    def __init__(self, model: str, attempts: list[Attempt] | None = None):
+        super().__init__(f"circuit breaker open for {model} after repeated API failures", model, attempts)
+
+
+class QuotaWaitExceeded(CallAbandoned):
+    """The client-side quota would not admit the call within the allowed wait (e.g. RPD spent)."""
+
+    def __init__(self, model: str, dimension: str, waited_s: float, attempts: list[Attempt] | None = None):
+        super().__init__(
+            f"{dimension} quota of {model} did not admit the call within {waited_s:.0f} s", model, attempts
+        )
+        self.dimension, self.waited_s = dimension, waited_s
+
+
+class BatchWaitExceeded(GatewayError):
+    """The batch is still running after the configured wait; it stays submitted (resume later)."""
+
+    def __init__(self, name: str, state: str, waited_s: float):
+        super().__init__(
+            f"batch {name} is still {state} after {waited_s:.0f} s: it stays submitted; "
+            "re-run the partition (or let the step retry) to resume waiting without resubmitting"
+        )
+        self.name, self.state = name, state

@@ -1,0 +1,422 @@
+"""Every warehouse table: its row model next to its TableSpec (DESIGN.md §3).
+
+Column names are an analyst contract: a column is never renamed or removed, new ones are added
+with a default so that older partitions still read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from gemini_assets.core.contracts.calls import Attempt
+from gemini_assets.core.contracts.enums import (
+    Backend,
+    CallMode,
+    CallPurpose,
+    CallStatus,
+    DeliveryMode,
+    Endpoint,
+    MediaKind,
+    OutputStatus,
+    ParseStatus,
+    Provider,
+    ReconciliationStatus,
+    RecordSource,
+    Residency,
+    ReviewStage,
+    ReviewStatus,
+    ServiceTier,
+    SidecarStatus,
+    Variant,
+)
+from gemini_assets.core.contracts.reasons import QuarantineReason, ReviewReason
+from gemini_assets.core.contracts.schema import Row, TableSpec
+
+TABLES: dict[str, TableSpec] = {}
+
+
+def _table(name: str, key: tuple[str, ...], doc: str, row: type[Row]) -> TableSpec:
+    spec = TableSpec(name, key, doc, row)
+    TABLES[name] = spec
+    return spec
+
+
+def _media_id() -> Any:
+    return Field(description="stable id of one landed object (hash of day + landing path)")
+
+
+def _sha256() -> Any:
+    return Field(description="hex SHA-256 of the content")
+
+
+_TASK = "task the upload was made for (landing folder)"
+
+
+_TOKEN_DOCS = {
+    "input_tokens": "prompt tokens (all modalities, incl. cached)",
+    "output_tokens": "candidate tokens",
+    "thinking_tokens": "thought tokens (billed as output)",
+    "cached_tokens": "cached prompt tokens",
+    "text_input_tokens": "prompt tokens of modality TEXT",
+    "image_input_tokens": "prompt tokens of modality IMAGE",
+    "audio_input_tokens": "prompt tokens of modality AUDIO",
+    "video_input_tokens": "prompt tokens of modality VIDEO",
+    "document_input_tokens": "prompt tokens of modality DOCUMENT",
+}
+
+
+def _tokens(name: str) -> Any:
+    return Field(default=0, description=_TOKEN_DOCS[name])
+
+
+# ---- media -------------------------------------------------------------------------------------
+class RawMediaRow(Row):
+    media_id: str = _media_id()
+    task: str = Field(description=_TASK)
+    landing_key: str = Field(description="storage key of the upload")
+    file_name: str = Field(description="file name as uploaded")
+    extension: str | None = Field(default=None, description="lower-case extension without dot")
+    size_bytes: int = Field(description="size of the upload")
+    sha256: str = _sha256()
+    sidecar_status: SidecarStatus = Field(description="present | missing | invalid")
+    sidecar_problem: str | None = Field(default=None, description="why the sidecar is invalid (empty otherwise)")
+    uploader: str | None = Field(default=None, description="sidecar: who uploaded")
+    consent: bool | None = Field(default=None, description="sidecar: uploader consent to processing")
+    residency: Residency | None = Field(default=None, description="sidecar: global | restricted")
+    context: str | None = Field(default=None, description="sidecar: free text the prompt may use")
+    landed_at: datetime | None = Field(default=None, description="when the object was written to landing/")
+
+
+class ValidatedMediaRow(Row):
+    media_id: str = _media_id()
+    task: str = Field(description=_TASK)
+    sha256: str = _sha256()
+    media_kind: MediaKind = Field(description="image | audio | video | document")
+    mime_type: str = Field(description="MIME type sniffed from the content")
+    extension: str | None = Field(default=None, description="lower-case extension without dot")
+    size_bytes: int = Field(description="size of the original")
+    storage_key: str = Field(description="content-addressed key of the original under media/")
+    width: int | None = Field(default=None, description="pixels")
+    height: int | None = Field(default=None, description="pixels")
+    frames: int | None = Field(default=None, description="image frames / video frames")
+    duration_s: float | None = Field(default=None, description="audio/video duration, seconds")
+    codecs: str | None = Field(default=None, description="comma-separated codec names")
+    bitrate: int | None = Field(default=None, description="bits per second")
+    sample_rate: int | None = Field(default=None, description="audio samples per second")
+    channels: int | None = Field(default=None, description="audio channels")
+    pages: int | None = Field(default=None, description="PDF pages")
+    uploader: str | None = Field(default=None, description="sidecar: who uploaded")
+    consent: bool | None = Field(default=None, description="sidecar: uploader consent to processing")
+    residency: Residency | None = Field(default=None, description="sidecar: global | restricted")
+    context: str | None = Field(default=None, description="sidecar: free text the prompt may use")
+    validated_at: datetime | None = Field(default=None, description="validation time")
+
+
+class QuarantinedMediaRow(Row):
+    media_id: str = _media_id()
+    task: str = Field(description=_TASK)
+    sha256: str = _sha256()
+    landing_key: str = Field(description="storage key of the upload")
+    file_name: str = Field(description="file name as uploaded")
+    size_bytes: int = Field(description="size of the upload")
+    sniffed_mime: str | None = Field(default=None, description="MIME type seen in the content, if any")
+    reason_code: QuarantineReason = Field(description="enumerated reason (docs/tables.md: reason codes)")
+    reason_detail: str = Field(description="human explanation")
+    quarantine_key: str = Field(description="where the rejected bytes and reason record are kept")
+    quarantined_at: datetime | None = Field(default=None, description="quarantine time")
+
+
+# ---- model -------------------------------------------------------------------------------------
+class DeliveryPlan(Row):
+    """How one accepted item reaches the model: decided once in gemini_files, obeyed in model_outputs."""
+
+    media_id: str = _media_id()
+    task: str = Field(description=_TASK)
+    sha256: str = _sha256()
+    model: str = Field(description="model the item is routed to")
+    variant: Variant = Field(description="route variant: primary | challenger (A/B)")
+    delivery: DeliveryMode = Field(
+        description="inline | files_api | cached (earlier output reused, nothing sent) | blocked (nothing sent)"
+    )
+    endpoint: Endpoint = Field(description="global | in_region (residency: restricted) | none (blocked)")
+    sanitized_key: str | None = Field(
+        default=None, description="the metadata-stripped copy that is sent (sanitized/...); the original is never sent"
+    )
+    decision_reason: str = Field(description="why this delivery was chosen")
+    remote_name: str | None = Field(default=None, description="files/<id> on the provider")
+    remote_uri: str | None = Field(default=None, description="file URI used in the request")
+    remote_state: str | None = Field(default=None, description="PROCESSING | ACTIVE | FAILED")
+    upload_bytes: int | None = Field(default=None, description="bytes sent to the Files API")
+    uploaded_at: datetime | None = Field(default=None, description="upload time")
+    expires_at: datetime | None = Field(default=None, description="provider-side expiry (48 h after upload)")
+    error: str | None = Field(default=None, description="upload error, if any")
+    route: str | None = Field(default=None, description="routing rule that chose the model (routes.yaml name)")
+    mode: CallMode = Field(default=CallMode.ONLINE, description="online | batch: how model_outputs calls the model")
+    blocked_status: OutputStatus | None = Field(
+        default=None, description="delivery = blocked: residency_blocked | sanitize_failed"
+    )
+    backend: Backend | None = Field(default=None, description="gemini | emulator: who the item was planned for")
+    provider: Provider | None = Field(default=None, description="API family of the model (gemini)")
+
+    @property
+    def sendable(self) -> bool:
+        """Inline, or a Files API handle that is ACTIVE: a call can be made."""
+        if self.delivery == DeliveryMode.INLINE:
+            return True
+        return self.delivery == DeliveryMode.FILES_API and bool(self.remote_uri) and self.remote_state == "ACTIVE"
+
+
+class ModelOutputRow(Row):
+    media_id: str = _media_id()
+    task: str = Field(description=_TASK)
+    sha256: str = _sha256()
+    task_version: str = Field(description="task catalog version")
+    prompt_hash: str = Field(description="hash of prompt + schema")
+    model: str = Field(description="model called")
+    variant: Variant = Field(description="route variant: primary | challenger (A/B)")
+    status: OutputStatus = Field(
+        description="ok | api_error | blocked | upload_failed | model_unavailable | budget_exceeded | "
+        "residency_blocked | sanitize_failed"
+    )
+    finish_reason: str | None = Field(default=None, description="provider finish reason of the last attempt")
+    block_reason: str | None = Field(default=None, description="prompt feedback block reason")
+    raw_text: str | None = Field(default=None, description="raw text of the last answer")
+    parsed_json: str | None = Field(default=None, description="answer validated against the task schema, as JSON")
+    parse_status: ParseStatus = Field(description="valid | repaired | invalid | none")
+    parse_error: str | None = Field(default=None, description="why the answer did not validate")
+    error_code: str | None = Field(default=None, description="API error status of the last attempt")
+    error_message: str | None = Field(
+        default=None, description="API error message of the last attempt (secrets removed)"
+    )
+    attempts: int = Field(description="API attempts made for this item in this run")
+    from_cache: bool = Field(description="output reused from an earlier run, no call made")
+    input_tokens: int | None = _tokens("input_tokens")
+    output_tokens: int | None = _tokens("output_tokens")
+    thinking_tokens: int | None = _tokens("thinking_tokens")
+    cached_tokens: int | None = _tokens("cached_tokens")
+    text_input_tokens: int | None = _tokens("text_input_tokens")
+    image_input_tokens: int | None = _tokens("image_input_tokens")
+    audio_input_tokens: int | None = _tokens("audio_input_tokens")
+    video_input_tokens: int | None = _tokens("video_input_tokens")
+    document_input_tokens: int | None = _tokens("document_input_tokens")
+    latency_ms: float | None = Field(default=None, description="summed latency of this run's attempts")
+    response_id: str | None = Field(default=None, description="provider response id")
+    attempts_json: str = Field(
+        default="[]", description="the attempt log as JSON text (kept for existing queries; prefer attempt_log)"
+    )
+    completed_at: datetime | None = Field(default=None, description="completion time")
+    attempt_log: list[Attempt] = Field(
+        default_factory=list,
+        description="every API attempt of this run as a typed struct (source of call_ledger)",
+    )
+    backend: Backend | None = Field(default=None, description="gemini | emulator: who answered")
+    provider: Provider | None = Field(default=None, description="API family that answered (gemini)")
+    mode: CallMode | None = Field(
+        default=None, description="online | batch: how the item was called (its plan's mode, or the run's gemini.mode)"
+    )
+
+
+# ---- records -----------------------------------------------------------------------------------
+class ValidatedRecordRow(Row):
+    media_id: str = _media_id()
+    task: str = Field(description=_TASK)
+    sha256: str = _sha256()
+    task_version: str = Field(description="task catalog version")
+    prompt_hash: str = Field(description="hash of prompt + schema")
+    model: str = Field(description="model that produced the record")
+    variant: Variant = Field(description="route variant: primary | challenger (A/B)")
+    confidence: float | None = Field(default=None, description="model-reported confidence 0..1")
+    record_json: str = Field(description="the validated record (task schema) as JSON")
+    flags: str | None = Field(
+        default=None, description="comma-separated filter findings, e.g. pii:email@description (values redacted)"
+    )
+    source: RecordSource = Field(description="model | review (approved or edited by a person)")
+    reviewed_by: str | None = Field(default=None, description="reviewer, when source = review")
+    recorded_at: datetime | None = Field(default=None, description="record time")
+
+
+class ReviewQueueRow(Row):
+    media_id: str = _media_id()
+    task: str = Field(description=_TASK)
+    sha256: str = _sha256()
+    stage: ReviewStage = Field(description="pipeline stage that sent it: files | model | validation")
+    reason_code: ReviewReason = Field(description="enumerated reason (docs/tables.md: reason codes)")
+    reason_detail: str = Field(description="human explanation")
+    model: str | None = Field(default=None, description="model involved")
+    task_version: str | None = Field(default=None, description="task catalog version")
+    raw_text: str | None = Field(default=None, description="model answer, if any")
+    candidate_json: str | None = Field(
+        default=None, description="the schema-valid answer, if there is one (approve publishes it)"
+    )
+    review_status: ReviewStatus = Field(description="pending | rejected")
+    reviewed_by: str | None = Field(default=None, description="reviewer of the latest decision")
+    reviewed_at: datetime | None = Field(default=None, description="time of the latest decision")
+    queued_at: datetime | None = Field(default=None, description="time queued")
+
+
+# ---- costs -------------------------------------------------------------------------------------
+class CallLedgerRow(Row):
+    call_id: str = Field(description="hash of media_id, attempt and start time: stable when the ledger is rebuilt")
+    media_id: str = _media_id()
+    task: str = Field(description=_TASK)
+    task_version: str = Field(description="task catalog version")
+    model: str = Field(description="model called")
+    media_kind: str = Field(description="image | audio | video | document")
+    media_bytes: int | None = Field(default=None, description="size of the media sent")
+    media_duration_s: float | None = Field(default=None, description="audio/video duration, seconds")
+    variant: Variant = Field(description="route variant: primary | challenger (A/B)")
+    purpose: CallPurpose = Field(description="generate | repair (the one retry after an invalid answer)")
+    service_tier: ServiceTier = Field(description="standard | batch | flex (batch and flex are billed at a discount)")
+    attempt: int = Field(description="1-based attempt number for the item in its run (attempt - 1 calls came before)")
+    is_retry: bool = Field(description="the previous attempt of the same request failed: this is a retry")
+    status_code: int = Field(description="HTTP status (0 = no response: timeout, connection)")
+    status: CallStatus = Field(description="ok | error")
+    error_code: str | None = Field(default=None, description="API error status")
+    input_tokens: int | None = _tokens("input_tokens")
+    output_tokens: int | None = _tokens("output_tokens")
+    thinking_tokens: int | None = _tokens("thinking_tokens")
+    cached_tokens: int | None = _tokens("cached_tokens")
+    text_input_tokens: int | None = _tokens("text_input_tokens")
+    image_input_tokens: int | None = _tokens("image_input_tokens")
+    audio_input_tokens: int | None = _tokens("audio_input_tokens")
+    video_input_tokens: int | None = _tokens("video_input_tokens")
+    document_input_tokens: int | None = _tokens("document_input_tokens")
+    latency_ms: float | None = Field(default=None, description="request latency")
+    started_at: datetime = Field(description="request start")
+    rpm_used: int | None = Field(
+        default=None, description="requests in the model's current minute window when the call was made"
+    )
+    tpm_used: int | None = Field(
+        default=None, description="tokens in the model's current minute window when the call was made"
+    )
+    rpd_used: int | None = Field(default=None, description="requests in the model's current day when the call was made")
+    cost_usd: float | None = Field(
+        default=None,
+        description="USD cost of the attempt (0 for failed attempts: not billed; null when the price is unknown)",
+    )
+    online_cost_usd: float | None = Field(
+        default=None,
+        description="what the attempt would cost at the standard (online) tier; = cost_usd for online calls",
+    )
+    price_id: str | None = Field(
+        default=None, description="pricing row used: <model>@<valid_from>[/<tier>] (prices.csv)"
+    )
+    run_id: str | None = Field(default=None, description="Dagster run that made the call")
+    backend: Backend | None = Field(default=None, description="gemini | emulator: who answered (null: older rows)")
+    provider: Provider | None = Field(default=None, description="API family called (gemini)")
+
+
+class DailyCostsRow(Row):
+    model: str = Field(description="model")
+    task: str = Field(description="task")
+    media_kind: str = Field(description="media kind")
+    calls: int = Field(description="API attempts")
+    failed_calls: int = Field(description="attempts that did not return 200")
+    batch_calls: int = Field(description="attempts served by the Batch API (service_tier = batch)")
+    items: int = Field(description="distinct items")
+    input_tokens: int | None = _tokens("input_tokens")
+    output_tokens: int | None = _tokens("output_tokens")
+    thinking_tokens: int | None = _tokens("thinking_tokens")
+    cached_tokens: int | None = _tokens("cached_tokens")
+    text_input_tokens: int | None = _tokens("text_input_tokens")
+    image_input_tokens: int | None = _tokens("image_input_tokens")
+    audio_input_tokens: int | None = _tokens("audio_input_tokens")
+    video_input_tokens: int | None = _tokens("video_input_tokens")
+    document_input_tokens: int | None = _tokens("document_input_tokens")
+    cost_usd: float | None = Field(default=None, description="sum of priced attempts (null if any attempt is unpriced)")
+    cost_per_item_usd: float | None = Field(default=None, description="cost_usd / items")
+    unpriced_calls: int = Field(description="attempts with unknown price")
+    online_cost_usd: float | None = Field(
+        default=None, description="the same calls priced at the standard (online) tier"
+    )
+    saving_usd: float | None = Field(default=None, description="online_cost_usd - cost_usd: what batch mode saved")
+
+
+class GeminiBatchRow(Row):
+    batch_name: str = Field(description="batches/<id> on the provider")
+    display_name: str = Field(
+        description="gemini_assets <day> <model> <key>: how a crash before the record was written is recovered"
+    )
+    batch_key: str = Field(
+        description="hash of day, model and items (content + prompt): same key = same batch, never resubmitted"
+    )
+    model: str = Field(description="model of every request in the batch")
+    items: int = Field(description="requests (one per item, keyed by media_id)")
+    input_mode: str = Field(
+        description="inline (< 20 MB) | file (JSONL through the Files API) | unknown (recovered by name)"
+    )
+    input_file: str | None = Field(default=None, description="files/<id> of the JSONL input")
+    request_bytes: int | None = Field(default=None, description="size of the requests as JSONL")
+    state: str = Field(description="JOB_STATE_PENDING | RUNNING | SUCCEEDED | FAILED | CANCELLED | EXPIRED (last seen)")
+    retired: bool = Field(description="the batch failed/expired/was cancelled and its items were submitted again")
+    submitted_at: datetime = Field(description="batch creation time")
+    completed_at: datetime | None = Field(default=None, description="batch end time")
+    wait_s: float | None = Field(default=None, description="completed_at - submitted_at")
+    polls: int = Field(description="batches.get calls made while waiting (all runs)")
+    resumed: int = Field(description="runs that found the batch already submitted and resumed waiting")
+    succeeded_lines: int = Field(description="lines with an answer")
+    failed_lines: int = Field(description="lines with an error object")
+    missing_lines: int = Field(description="items without a line in the results")
+    run_id: str | None = Field(default=None, description="Dagster run that submitted the batch")
+    record_key: str = Field(description="storage key of the JSON record under batches/<day>/")
+
+
+class BillingReconciliationRow(Row):
+    model: str = Field(description="model (billing rows mapped by their model column or SKU description)")
+    status: ReconciliationStatus = Field(
+        description="match | mismatch | missing_in_billing | missing_in_ledger | unpriced | awaiting_billing"
+    )
+    ledger_usd: float | None = Field(
+        default=None, description="sum of call_ledger cost_usd of calls started that day (null if any is unpriced)"
+    )
+    billing_usd: float | None = Field(
+        default=None, description="sum of the billing export's cost for that day and model, USD, before credits"
+    )
+    credits_usd: float | None = Field(
+        default=None, description="credits in the billing export (negative), not part of the comparison"
+    )
+    diff_usd: float | None = Field(default=None, description="billing_usd - ledger_usd")
+    diff_pct: float | None = Field(default=None, description="diff_usd / ledger_usd * 100 (null when the ledger is 0)")
+    tolerance_pct: float = Field(description="relative tolerance applied, percent")
+    tolerance_abs_usd: float = Field(description="absolute tolerance applied (rounding), USD")
+    ledger_calls: int = Field(description="ledger attempts started that day")
+    unpriced_calls: int = Field(description="ledger attempts without a price")
+    billing_rows: int = Field(description="billing export rows for that day and model")
+    billing_files: str | None = Field(default=None, description="billing/ files that contributed")
+    checked_at: datetime | None = Field(default=None, description="when the comparison ran")
+
+
+RAW_MEDIA = _table("raw_media", ("media_id",), "one row per file landed in landing/<day>/<task>/", RawMediaRow)
+VALIDATED_MEDIA = _table("validated_media", ("media_id",), "accepted uploads with probe results", ValidatedMediaRow)
+QUARANTINED_MEDIA = _table("quarantined_media", ("media_id",), "rejected uploads with a reason", QuarantinedMediaRow)
+GEMINI_FILES = _table("gemini_files", ("media_id",), "how each accepted item reaches the model", DeliveryPlan)
+MODEL_OUTPUTS = _table(
+    "model_outputs", ("media_id",), "one row per item: the model's final answer and its usage", ModelOutputRow
+)
+VALIDATED_RECORDS = _table("validated_records", ("media_id",), "valid typed outputs", ValidatedRecordRow)
+REVIEW_QUEUE = _table("review_queue", ("media_id",), "everything a person must look at", ReviewQueueRow)
+CALL_LEDGER = _table(
+    "call_ledger",
+    ("call_id",),
+    "one row per API attempt, failed ones included; the `date=` folder is the upload day processed, "
+    "`started_at` the moment of the call (billing days follow `started_at`)",
+    CallLedgerRow,
+)
+DAILY_COSTS = _table(
+    "daily_costs", ("model", "task", "media_kind"), "cost per model x task x media kind for the day", DailyCostsRow
+)
+GEMINI_BATCHES = _table(
+    "gemini_batches",
+    ("batch_name",),
+    "Batch API jobs used for the day's items (mode batch), from the records under batches/<day>/",
+    GeminiBatchRow,
+)
+BILLING_RECONCILIATION = _table(
+    "billing_reconciliation",
+    ("model",),
+    "the provider's billing export against call_ledger, per usage day (UTC, the `date=` folder) and model",
+    BillingReconciliationRow,
+)

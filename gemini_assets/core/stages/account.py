@@ -1,0 +1,80 @@
+"""Step 5, account: call_ledger (one row per API attempt), daily_costs, billing_reconciliation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from gemini_assets.core.contracts.tables import (
+    BillingReconciliationRow,
+    CallLedgerRow,
+    DailyCostsRow,
+    ModelOutputRow,
+    ValidatedMediaRow,
+)
+from gemini_assets.core.costs.billing import read_billing
+from gemini_assets.core.costs.history import calls_on
+from gemini_assets.core.costs.ledger import daily_costs, ledger_rows, merge_ledger
+from gemini_assets.core.costs.reconcile import Tolerance, reconcile, verdict
+from gemini_assets.core.gateway.pricing import PriceBook
+from gemini_assets.core.stages.context import DayContext
+from gemini_assets.core.storage.checks import CheckOutcome
+from gemini_assets.core.storage.tables import partition_key, read_partition, rows_of
+
+__all__ = ["LedgerResult", "ReconciliationResult", "Tolerance", "costs_day", "ledger_day", "reconcile_day"]
+
+
+@dataclass
+class LedgerResult:
+    rows: list[CallLedgerRow] = field(default_factory=list)
+    this_run: int = 0
+    matches_outputs: CheckOutcome | None = None
+
+
+def ledger_day(
+    ctx: DayContext, outputs: list[ModelOutputRow], items: list[ValidatedMediaRow], prices: PriceBook | None = None
+) -> LedgerResult:
+    """The partition's ledger: earlier runs' calls stay (they were billed), this run's are added."""
+    media = {item.media_id: item for item in items}
+    current = ledger_rows(outputs, media, prices or PriceBook(), ctx.run_id)
+    earlier = []
+    if ctx.store.exists(partition_key("call_ledger", ctx.day)):
+        earlier = rows_of(read_partition(ctx.store, "call_ledger", ctx.day))
+    merged = merge_ledger(earlier, current)
+    expected = sum(output.attempts for output in outputs)
+    current_ids = {row.call_id for row in current}
+    recorded = current_ids <= {row.call_id for row in merged}
+    matches = CheckOutcome(
+        len(current_ids) == expected and recorded,
+        [f"{len(current_ids)} distinct ledger rows for {expected} attempts in model_outputs"],
+        {"attempts": expected, "carried_over": len(merged) - len(current_ids)},
+    )
+    return LedgerResult(merged, len(current), matches)
+
+
+def costs_day(ledger: list[CallLedgerRow]) -> list[DailyCostsRow]:
+    return daily_costs(ledger)
+
+
+@dataclass
+class ReconciliationResult:
+    rows: list[BillingReconciliationRow]
+    check: CheckOutcome
+    awaiting: bool
+    billing_problems: int
+
+
+def reconcile_day(ctx: DayContext, tolerance: Tolerance, prices: PriceBook | None = None) -> ReconciliationResult:
+    """The provider's billing export under billing/ against the ledger's calls started that day."""
+    day = date.fromisoformat(ctx.day)
+    billing = read_billing(ctx.store, (prices or PriceBook()).models())
+    rows = reconcile(calls_on(ctx.store, day), billing, day, tolerance)
+    result = verdict(rows, billing)
+    if result.awaiting:
+        ctx.log(f"no billing export rows for {day} under billing/ yet: nothing to compare")
+    check = CheckOutcome(
+        result.passed,
+        result.problems,
+        {"models": len(rows), "billing_files": len(billing.files), "awaiting_billing": str(result.awaiting)},
+    )
+    return ReconciliationResult(rows, check, result.awaiting, len(billing.problems))

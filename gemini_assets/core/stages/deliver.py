@@ -1,0 +1,165 @@
+"""Step 2, deliver: how each accepted item reaches the model (the gemini_files table).
+
+Routing picks the model, the A/B variant and the call mode once; the plan carries them, so
+model_outputs never routes again. Items marked `residency: restricted` go only to a configured
+in-region endpoint, or nowhere. What leaves is always the sanitized copy (core/privacy), never
+the original. Then only what a call needs is uploaded, only when it is needed: an item whose
+answer is already archived is not sent again; small images and small documents go inline; audio,
+video and anything larger than the inline limit stream from object storage to the Files API. A
+live handle for the same content is reused until shortly before its 48 h expiry
+(core/gateway/remote_files.py); FAILED processing is recorded with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gemini_assets.core.audit.events import item_events
+from gemini_assets.core.contracts.calls import RemoteFile
+from gemini_assets.core.contracts.enums import CallMode, DeliveryMode, Endpoint, MediaKind, OutputStatus, Residency
+from gemini_assets.core.contracts.errors import SanitizeError
+from gemini_assets.core.contracts.tables import DeliveryPlan, ValidatedMediaRow
+from gemini_assets.core.gateway.base import ModelGateway
+from gemini_assets.core.gateway.remote_files import HandleRegistry
+from gemini_assets.core.gateway.routing import route_item
+from gemini_assets.core.output.cache import ResponseArchive, response_key
+from gemini_assets.core.privacy.copies import ensure_sanitized, purge_expired
+from gemini_assets.core.stages.context import DayContext
+from gemini_assets.core.stages.models import ModelAccess
+from gemini_assets.core.storage.checks import CheckOutcome, check_partition
+from gemini_assets.core.storage.objectstore import ObjectStore
+
+log = logging.getLogger(__name__)
+
+ALWAYS_FILES_API = frozenset({MediaKind.AUDIO, MediaKind.VIDEO})  # long media: never base64 in a JSON body
+
+
+@dataclass
+class DeliveryResult:
+    plans: list[DeliveryPlan] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
+    coverage: CheckOutcome | None = None
+
+
+def plan_day(ctx: DayContext, items: list[ValidatedMediaRow], access: ModelAccess) -> DeliveryResult:
+    """gemini_files: one delivery plan per accepted item; sanitized copies past retention purged."""
+    result = DeliveryResult(purged=purge_expired(ctx.store, ctx.sanitized_retention))
+    archive, handles = ResponseArchive(ctx.store), access.handles(ctx.store)
+    result.plans = [plan_delivery(ctx, item, access, archive, handles) for item in items]
+    result.coverage = check_partition(
+        {i.media_id for i in items}, {"gemini_files": {p.media_id for p in result.plans}}, "validated_media"
+    )
+    sent = [p for p in result.plans if p.delivery in (DeliveryMode.INLINE, DeliveryMode.FILES_API)]
+    ctx.record(
+        [{"event": "sanitized_copy_purged", "key": key} for key in result.purged]
+        + item_events("sanitized", [p for p in sent if p.sanitized_key], "sanitized_key")
+        + item_events("uploaded", [p for p in sent if p.uploaded_at], "remote_name", "endpoint", "upload_bytes")
+        + item_events("delivery_decided", result.plans, "delivery", "endpoint", "model", "variant", "mode", "error")
+    )
+    return result
+
+
+def plan_delivery(
+    ctx: DayContext,
+    item: ValidatedMediaRow,
+    access: ModelAccess,
+    archive: ResponseArchive,
+    handles: HandleRegistry | None = None,
+) -> DeliveryPlan:
+    task = ctx.catalog.get(item.task)
+    route = route_item(access.routing, item, task.model)
+    base: dict[str, Any] = {
+        "media_id": item.media_id,
+        "task": item.task,
+        "sha256": item.sha256,
+        "model": route.model,
+        "variant": route.variant,
+        "route": route.route,
+        "mode": access.mode_for(route.mode),
+        "endpoint": Endpoint.GLOBAL,
+        "backend": access.backend,
+        "provider": access.provider,
+    }
+    key = response_key(access.backend, task.name, task.version, route.model, item.sha256, task.prompt_hash)
+    if archive.has(key):
+        why = "answer archived for this content, task version and model"
+        return DeliveryPlan(**base, delivery=DeliveryMode.CACHED, decision_reason=why)
+    gateway = access.gateway
+    if item.residency == Residency.RESTRICTED:
+        if access.in_region is None:
+            why = "residency restricted and no in-region route is configured: nothing sent"
+            return _blocked(base, OutputStatus.RESIDENCY_BLOCKED, why, endpoint=Endpoint.NONE)
+        # Batches go to the global endpoint only: restricted items stay online, in region.
+        base.update(endpoint=Endpoint.IN_REGION, mode=CallMode.ONLINE)
+        gateway = access.in_region
+    try:
+        base["sanitized_key"], _ = ensure_sanitized(ctx.store, item)
+    except SanitizeError as exc:
+        return _blocked(
+            base, OutputStatus.SANITIZE_FAILED, f"metadata could not be stripped, so nothing is sent: {exc}"
+        )
+    limit = access.options.inline_max_bytes
+    if item.media_kind not in ALWAYS_FILES_API and item.size_bytes <= limit:
+        why = f"{item.media_kind} of {item.size_bytes} B <= inline limit {limit} B"
+        return DeliveryPlan(**base, delivery=DeliveryMode.INLINE, decision_reason=why)
+    if item.media_kind in ALWAYS_FILES_API:
+        why = f"{item.media_kind} always goes through the Files API"
+    else:
+        why = f"{item.size_bytes} B > inline limit {limit} B"
+    return _files_api(ctx.store, item, gateway, handles, base, why)
+
+
+def _blocked(base: dict[str, Any], status: OutputStatus, why: str, endpoint: Endpoint | None = None) -> DeliveryPlan:
+    values = {**base, "endpoint": endpoint or base["endpoint"]}
+    return DeliveryPlan(
+        **values, delivery=DeliveryMode.BLOCKED, blocked_status=status, decision_reason=why[:300], error=why[:400]
+    )
+
+
+def _files_api(
+    store: ObjectStore,
+    item: ValidatedMediaRow,
+    gateway: ModelGateway,
+    handles: HandleRegistry | None,
+    base: dict[str, Any],
+    why: str,
+) -> DeliveryPlan:
+    reused = handles.reusable(item.sha256) if handles else None
+    if reused is not None:
+        reason = f"{why}; reused live handle {reused.name}"
+        return DeliveryPlan(
+            **base, delivery=DeliveryMode.FILES_API, decision_reason=reason, **remote_columns(reused, False)
+        )
+    try:
+        remote = upload_item(store, item, gateway, base["sanitized_key"])
+    except Exception as exc:  # noqa: BLE001 - any upload failure is recorded; the item goes to review
+        log.warning("upload of %s failed: %s", item.media_id, type(exc).__name__)
+        failure = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return DeliveryPlan(**base, delivery=DeliveryMode.FILES_API, decision_reason=why, error=failure)
+    error = None
+    if not remote.active:
+        error = f"file processing ended {remote.state}: {remote.error or 'no detail from the provider'}"
+    elif handles:
+        handles.remember(item.sha256, remote)
+    columns = remote_columns(remote, True)
+    return DeliveryPlan(**base, delivery=DeliveryMode.FILES_API, decision_reason=why, error=error, **columns)
+
+
+def upload_item(store: ObjectStore, item: ValidatedMediaRow, gateway: ModelGateway, key: str) -> RemoteFile:
+    """Stream the sanitized copy from object storage to the Files API (the SDK sends 8 MiB chunks)."""
+    with store.open(key) as stream:
+        return gateway.upload(stream, item.mime_type, display_name=item.media_id)
+
+
+def remote_columns(remote: RemoteFile, uploaded: bool) -> dict[str, Any]:
+    return {
+        "remote_name": remote.name,
+        "remote_uri": remote.uri,
+        "remote_state": remote.state,
+        "upload_bytes": remote.size_bytes if uploaded else 0,
+        "uploaded_at": datetime.now(UTC) if uploaded else None,
+        "expires_at": remote.expires_at,
+    }

@@ -1,0 +1,293 @@
+"""Step 1, intake: landing/ → raw_media → validated_media | quarantined_media.
+
+Uploads are only ever copied: landing/ is left as it was, accepted originals go to media/
+under their content address, rejects go to quarantine/ with a JSON reason record. Validation
+order: task and sidecar → size (before reading) → sniffed type vs extension → the format's
+parser in a child process (core/media/probe.py) → consent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gemini_assets.core.audit.events import item_events
+from gemini_assets.core.contracts.enums import SidecarStatus
+from gemini_assets.core.contracts.errors import MediaRejected
+from gemini_assets.core.contracts.reasons import QuarantineReason
+from gemini_assets.core.contracts.tables import QuarantinedMediaRow, RawMediaRow, ValidatedMediaRow
+from gemini_assets.core.media.facts import MediaFacts
+from gemini_assets.core.media.policy import DEFAULT_POLICY, MediaPolicy
+from gemini_assets.core.media.probe import ProbeJob, Prober, shared_prober
+from gemini_assets.core.media.sniff import header_offset_problem, sniff_mime
+from gemini_assets.core.stages.context import DayContext
+from gemini_assets.core.storage.checks import CheckOutcome, check_partition
+from gemini_assets.core.storage.objectstore import ObjectStore, is_safe_key
+from gemini_assets.core.tasks.catalog import TaskCatalog
+
+LANDING = "landing"
+SIDECAR_SUFFIX = ".meta.json"
+_SIDECAR_FIELDS: dict[str, type] = {"uploader": str, "consent": bool, "residency": str, "context": str}
+LOG_EVERY = 50
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def media_id_for(landing_key: str) -> str:
+    """Stable per landed object: the same path on the same day is the same item on a re-run."""
+    return hashlib.sha256(landing_key.encode()).hexdigest()[:20]
+
+
+def extension_of(file_name: str) -> str:
+    _, dot, ext = file_name.rpartition(".")
+    return ext.lower() if dot else ""
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    status: SidecarStatus
+    fields: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""
+
+
+def read_sidecar(store: ObjectStore, key: str) -> Sidecar:
+    sidecar_key = key + SIDECAR_SUFFIX
+    if not store.exists(sidecar_key):
+        return Sidecar(SidecarStatus.MISSING)
+    try:
+        raw = json.loads(store.read_bytes(sidecar_key))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Sidecar(SidecarStatus.INVALID, problem=f"sidecar is not JSON: {exc}")
+    if not isinstance(raw, dict):
+        return Sidecar(SidecarStatus.INVALID, problem="sidecar is not a JSON object")
+    fields: dict[str, Any] = {}
+    for name, kind in _SIDECAR_FIELDS.items():
+        value = raw.get(name)
+        if value is not None and not isinstance(value, kind):
+            return Sidecar(SidecarStatus.INVALID, problem=f"sidecar field {name!r} must be {kind.__name__}")
+        fields[name] = value
+    if fields.get("residency") not in (None, "global", "restricted"):
+        return Sidecar(SidecarStatus.INVALID, problem="sidecar residency must be 'global' or 'restricted'")
+    return Sidecar(SidecarStatus.PRESENT, fields)
+
+
+def scan_landing(store: ObjectStore, day: str) -> list[RawMediaRow]:
+    """One raw_media row per landed file of the day (sidecars are not items)."""
+    rows = []
+    prefix = f"{LANDING}/{day}"
+    for obj in store.walk_files(prefix):
+        if obj.key.endswith(SIDECAR_SUFFIX):
+            continue
+        relative = obj.key[len(prefix) + 1 :]
+        file_name = posixpath.basename(obj.key)
+        values: dict[str, Any] = {
+            "media_id": media_id_for(obj.key),
+            "task": relative.split("/", 1)[0] if "/" in relative else "",
+            "landing_key": obj.key,
+            "file_name": file_name,
+            "extension": extension_of(file_name),
+            "size_bytes": obj.size,
+            "sha256": "",
+            "sidecar_status": SidecarStatus.MISSING,
+            "sidecar_problem": "",
+        }
+        if is_safe_key(obj.key):  # an unsafe key (S3 allows `..` in names) is recorded, never opened
+            sidecar = read_sidecar(store, obj.key)
+            info = store.fs.info(store.path(obj.key))
+            landed = info.get("mtime") or info.get("LastModified") or info.get("created")
+            values.update(
+                sha256=store.sha256(obj.key),
+                sidecar_status=sidecar.status,
+                sidecar_problem=sidecar.problem,
+                landed_at=_as_utc(landed),
+                **sidecar.fields,
+            )
+        rows.append(RawMediaRow(**values))
+    return rows
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(value), tz=UTC)
+
+
+def content_key(sha256: str, extension: str | None) -> str:
+    return f"media/{sha256[:2]}/{sha256}.{extension or 'bin'}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One upload's fate: accepted, or quarantined with a reason."""
+
+    accepted: ValidatedMediaRow | None = None
+    quarantined: QuarantinedMediaRow | None = None
+
+
+@dataclass
+class IntakeResult:
+    validated: list[ValidatedMediaRow] = field(default_factory=list)
+    quarantined: list[QuarantinedMediaRow] = field(default_factory=list)
+    conservation: CheckOutcome | None = None
+
+
+def land(ctx: DayContext) -> list[RawMediaRow]:
+    """raw_media: what landed for the day, recorded in the audit trail."""
+    rows = scan_landing(ctx.store, ctx.day)
+    ctx.log(f"found {len(rows)} uploads for {ctx.day}")
+    fields = ("task", "landing_key", "sha256", "size_bytes", "uploader", "consent", "residency")
+    ctx.record(item_events("received", rows, *fields))
+    return rows
+
+
+def validate_day(
+    ctx: DayContext, raw: list[RawMediaRow], policy: MediaPolicy = DEFAULT_POLICY, prober: Prober | None = None
+) -> IntakeResult:
+    """validated_media and quarantined_media for the day's raw uploads (never raises for bad input)."""
+    result = IntakeResult()
+    # One parser child for the step, closed when the step ends (core/media/probe.py).
+    with prober or Prober(policy.probe) as child:
+        for index, row in enumerate(raw, start=1):
+            verdict = validate_and_store(ctx.store, row, ctx.day, policy, ctx.catalog, child)
+            if verdict.accepted is not None:
+                result.validated.append(verdict.accepted)
+            if verdict.quarantined is not None:
+                result.quarantined.append(verdict.quarantined)
+            if index % LOG_EVERY == 0:
+                ctx.log(f"validated {index}/{len(raw)} uploads")
+    result.conservation = check_partition(
+        {r.media_id for r in raw},
+        {
+            "validated_media": {r.media_id for r in result.validated},
+            "quarantined_media": {r.media_id for r in result.quarantined},
+        },
+        "raw_media",
+    )
+    ctx.log(f"{len(result.validated)} accepted, {len(result.quarantined)} quarantined")
+    ctx.record(
+        item_events("validated", result.validated, "mime_type", "media_kind")
+        + item_events("stored", result.validated, "storage_key", "sha256")
+        + item_events("quarantined", result.quarantined, "reason_code", "quarantine_key")
+    )
+    return result
+
+
+def validate_and_store(
+    store: ObjectStore,
+    row: RawMediaRow,
+    day: str,
+    policy: MediaPolicy,
+    catalog: TaskCatalog,
+    prober: Prober | None = None,
+) -> Verdict:
+    """Decide one landed file; store it under media/ or quarantine/. Never raises for bad input."""
+    try:
+        facts = _validate(store, row, policy, catalog, prober or shared_prober(policy.probe))
+    except MediaRejected as rejected:
+        return Verdict(quarantined=_quarantine(store, row, day, rejected))
+    key = content_key(row.sha256, row.extension)
+    if not store.exists(key):  # identical content is stored once
+        store.copy_stream(row.landing_key, key, expected_sha256=row.sha256)
+    accepted = ValidatedMediaRow(
+        media_id=row.media_id,
+        task=row.task,
+        sha256=row.sha256,
+        extension=row.extension,
+        size_bytes=row.size_bytes,
+        uploader=row.uploader,
+        consent=row.consent,
+        residency=row.residency,
+        context=row.context,
+        storage_key=key,
+        validated_at=now_utc(),
+        **facts.columns(),
+    )
+    return Verdict(accepted=accepted)
+
+
+def _validate(
+    store: ObjectStore, row: RawMediaRow, policy: MediaPolicy, catalog: TaskCatalog, prober: Prober
+) -> MediaFacts:
+    task_kinds = catalog.kinds()
+    if row.task not in task_kinds:
+        raise MediaRejected(QuarantineReason.UNKNOWN_TASK, f"no task named {row.task!r} in the catalog")
+    if not is_safe_key(row.landing_key):
+        raise MediaRejected(
+            QuarantineReason.UNSAFE_NAME, f"key {row.landing_key!r} is not opened; it stays in landing/"
+        )
+    if row.sidecar_status == SidecarStatus.INVALID:
+        raise MediaRejected(QuarantineReason.INVALID_SIDECAR, row.sidecar_problem or "invalid sidecar")
+    if row.size_bytes == 0:
+        raise MediaRejected(QuarantineReason.EMPTY_FILE, "the upload is empty")
+    kinds = {str(kind) for kind in task_kinds[row.task]}
+    extension = row.extension or ""
+    claimed = policy.kind_of_extension(extension, kinds)
+    if claimed is None:
+        allowed = sorted(set().union(*(policy.extensions_for(kind) for kind in kinds)))
+        raise MediaRejected(QuarantineReason.UNSUPPORTED_EXTENSION, f".{extension} not in {allowed} for {row.task}")
+    limit = policy.kind_policy(claimed).max_bytes
+    if row.size_bytes > limit:
+        raise MediaRejected(QuarantineReason.FILE_TOO_LARGE, f"{row.size_bytes} bytes > {limit} for {claimed}")
+    with store.open(row.landing_key) as handle:
+        head = handle.read(policy.probe.sniff_bytes)
+    mime = sniff_mime(head)
+    kind = policy.kind_of_mime(mime)
+    if kind is None:
+        raise MediaRejected(QuarantineReason.UNSUPPORTED_TYPE, f"content is {mime}, not a media type we accept", mime)
+    if extension not in policy.kind_policy(kind).mime_extensions[mime]:
+        raise MediaRejected(QuarantineReason.EXTENSION_MISMATCH, f"extension .{extension} but content is {mime}", mime)
+    if kind not in kinds:  # unreachable while extensions map to one kind; kept as a guard
+        raise MediaRejected(QuarantineReason.UNSUPPORTED_TYPE, f"content is {mime}, not accepted by {row.task}", mime)
+    problem = header_offset_problem(mime, head)
+    if problem:
+        raise MediaRejected(QuarantineReason.POLYGLOT, problem, mime)
+    job = ProbeJob(store.url, store.s3_endpoint, row.landing_key, row.size_bytes, mime, kind, extension, policy)
+    facts = prober.probe(job)
+    # Consent is judged last so a broken file still gets its technical reason; nothing without
+    # consent goes further than validation.
+    if catalog.get(row.task).requires_consent and row.consent is not True:
+        why = "no sidecar" if row.sidecar_status == SidecarStatus.MISSING else f"consent is {row.consent!r}"
+        raise MediaRejected(
+            QuarantineReason.NO_CONSENT, f"{row.task} requires consent: true in the sidecar ({why})", mime
+        )
+    return facts
+
+
+def _quarantine(store: ObjectStore, row: RawMediaRow, day: str, rejected: MediaRejected) -> QuarantinedMediaRow:
+    folder = f"quarantine/{day}/{row.media_id}"
+    record = {
+        "media_id": row.media_id,
+        "landing_key": row.landing_key,
+        "file_name": row.file_name,
+        "sha256": row.sha256,
+        "size_bytes": row.size_bytes,
+        "reason_code": str(rejected.reason),
+        "reason_detail": rejected.detail,
+        "sniffed_mime": rejected.sniffed_mime,
+        "quarantined_at": now_utc().isoformat(),
+    }
+    # Only our own names are used below quarantine/: an upload's name can never pick the path.
+    if is_safe_key(row.landing_key):
+        store.copy_stream(row.landing_key, f"{folder}/original")
+    store.write_json(f"{folder}/reason.json", record)
+    return QuarantinedMediaRow(
+        media_id=row.media_id,
+        task=row.task,
+        sha256=row.sha256,
+        landing_key=row.landing_key,
+        file_name=row.file_name,
+        size_bytes=row.size_bytes,
+        sniffed_mime=rejected.sniffed_mime,
+        reason_code=rejected.reason,
+        reason_detail=rejected.detail,
+        quarantine_key=folder,
+        quarantined_at=now_utc(),
+    )
