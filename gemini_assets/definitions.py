@@ -1,5 +1,7 @@
 """The one Definitions object of the code location."""
 
+from __future__ import annotations
+
 from datetime import timedelta
 
 import dagster as dg

@@ -14,6 +14,7 @@ import boto3
 import pytest
 import s3fs
 
+from gemini_assets.core.config import load_settings
 from gemini_assets.core.storage.objectstore import ObjectStore
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -57,7 +58,8 @@ def s3_bucket(moto_endpoint, monkeypatch):
     s3fs.S3FileSystem.clear_instance_cache()
 
 
-@pytest.fixture(params=["local", "s3"])
+# The S3 variant talks to a moto server in another process: slow (the fast loop runs the local one).
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.slow)])
 def backend_store(request, tmp_path, monkeypatch) -> ObjectStore:
     """The storage root on local disk or on moto S3, set through the environment contract."""
     if request.param == "local":
@@ -68,4 +70,4 @@ def backend_store(request, tmp_path, monkeypatch) -> ObjectStore:
     bucket = request.getfixturevalue("s3_bucket")
     monkeypatch.setenv("GEMINI_ASSETS_STORAGE", f"s3://{bucket}/root")
     monkeypatch.setenv("GEMINI_ASSETS_S3_ENDPOINT", endpoint)
-    return ObjectStore()
+    return ObjectStore.from_settings(load_settings())

@@ -2,7 +2,9 @@ import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from google import genai
 from google.genai import types
@@ -11,7 +13,9 @@ from gemini_assets.cli import main
 
 
 def test_seed_writes_uploads_with_sidecars(store):
-    result = CliRunner().invoke(main, ["seed", "--date", "2026-11-21", "--count", "12", "--task", "product_recognition"])
+    result = CliRunner().invoke(
+        main, ["seed", "--date", "2026-11-21", "--count", "12", "--task", "product_recognition"]
+    )
     assert result.exit_code == 0, result.output
     files = [o.key for o in store.walk_files("landing/2026-11-21/product_recognition")]
     uploads = [k for k in files if not k.endswith(".meta.json")]
@@ -24,13 +28,42 @@ def test_bad_date_is_a_clear_error():
     assert result.exit_code == 2 and "is not a date like" in result.output
 
 
-def test_demo_runs_a_day_and_prints_a_summary():
+@pytest.mark.slow
+def test_demo_runs_a_day_and_prints_a_line_per_table_then_a_summary(monkeypatch, tmp_path):
+    monkeypatch.delenv("GEMINI_ASSETS_BACKEND")  # the demo chooses the emulator itself
+    monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     result = CliRunner().invoke(main, ["demo", "--date", "2026-11-22", "--count", "20"])
     assert result.exit_code == 0, result.output
-    assert "validated_records" in result.output and "cost gemini-3.8-flash" in result.output
+    out = result.output
+    for table in ("raw_media", "validated_media", "model_outputs", "validated_records", "call_ledger", "daily_costs"):
+        assert re.search(rf"✓ {table} +\d+ rows", out), table
+    assert "DEBUG" not in out and "STEP_OUTPUT" not in out  # Dagster's own log goes to a file
+    log_file = re.search(r"Dagster's log: (\S+)", out).group(1)
+    assert log_file.startswith(str(tmp_path / "dagster_home")) and "STEP_SUCCESS" in Path(log_file).read_text()
+    assert "cost gemini-3.8-flash (emulator)" in out and "cost of the day: $" in out
     for task in ("product_recognition", "document_extraction", "video_summary", "audio_summary"):
-        assert re.search(rf"  {task}: [1-9]\d* records, e.g. {{", result.output), task
-    assert "read_parquet(" in result.output
+        assert re.search(rf"  {task}: [1-9]\d* records, e.g. {{", out), task
+    assert "read_parquet(" in out and "Next:" in out
+
+
+def test_help_documents_the_exit_codes():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0 and "Exit codes:" in result.output
+    for code in ("0", "1", "2", "3", "4"):
+        assert re.search(rf"^\s+{code}  \w", result.output, re.MULTILINE), code
+
+
+def test_every_command_fails_the_same_way(monkeypatch):
+    unknown = ["review", "reject", "nope", "--reviewer", "ana"]
+    result = CliRunner().invoke(main, unknown)
+    assert result.exit_code == 4 and "no review item 'nope'" in result.output
+    assert CliRunner().invoke(main, ["review", "approve", "nope"]).exit_code == 4
+    result = CliRunner().invoke(main, ["tables", "restore", "daily_costs", "--date", "2026-11-01"])
+    assert result.exit_code == 4 and "has no earlier version" in result.output
+    monkeypatch.setenv("GEMINI_ASSETS_BACKEND", "gemnii")
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    assert result.exit_code == 3 and "GEMINI_ASSETS_BACKEND" in result.output and "Traceback" not in result.output
 
 
 def test_emulator_command_serves_the_sdk(tmp_path):
@@ -38,7 +71,16 @@ def test_emulator_command_serves_the_sdk(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gemini_assets.cli", "emulator", "--port", str(port), "--state-dir", str(tmp_path / "emu")],
+        [
+            sys.executable,
+            "-m",
+            "gemini_assets.cli",
+            "emulator",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "emu"),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

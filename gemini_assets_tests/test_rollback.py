@@ -5,18 +5,23 @@ import pytest
 from click.testing import CliRunner
 
 from gemini_assets.cli import main
-from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.tables import partition_versions, read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import default_resources
 from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit.samples.day import seed_day
+
+# Whole-day materializations, repeated and pinned: slow.
+pytestmark = pytest.mark.slow
 
 DAY = "2026-11-17"
 
 
 def run(pins=None, raise_on_error=True):
     config = {"resources": {"catalog": {"config": {"pinned_versions": pins or {}}}}}
-    return dg.materialize(ASSETS, partition_key=DAY, resources=default_resources(), run_config=config, raise_on_error=raise_on_error)
+    return dg.materialize(
+        ASSETS, partition_key=DAY, resources=default_resources(), run_config=config, raise_on_error=raise_on_error
+    )
 
 
 def calls(tmp_path) -> int:
@@ -55,4 +60,6 @@ def test_unknown_pin_fails_fast_with_a_clear_message(store):
     result = run({"product_recognition": "9.9.9"}, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "cannot pin product_recognition=9.9.9: known versions ['1.0.0', '1.1.0']" in str(failure.event_specific_data.error)
+    assert "cannot pin product_recognition=9.9.9: known versions ['1.0.0', '1.1.0']" in str(
+        failure.event_specific_data.error
+    )

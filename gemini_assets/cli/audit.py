@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from gemini_assets.cli.common import DAY, EXIT_FAILED, settings, store
 from gemini_assets.core.audit.log import AuditLog
-from gemini_assets.core.storage.objectstore import ObjectStore
 
 
 @click.group()
@@ -14,10 +14,11 @@ def audit() -> None:
 
 
 @audit.command()
-@click.option("--date", "day", default=None, help="Only this day (default: every day in the log).")
+@click.option("--date", "day", type=DAY, default=None, help="Only this day (default: every day in the log).")
 def verify(day: str | None) -> None:
     """Detect edited, removed or truncated events; exit 1 when any day fails."""
-    log = AuditLog(ObjectStore())
+    config = settings()
+    log = AuditLog.from_settings(store(config), config)
     days = [day] if day else log.days()
     failed = 0
     for current in days:
@@ -30,4 +31,4 @@ def verify(day: str | None) -> None:
     if not days:
         click.echo("the audit log is empty")
     if failed:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_FAILED)

@@ -1,81 +1,78 @@
-"""The demo: one day through the daily_pipeline job, then a summary read back with DuckDB."""
+"""`gemini-assets seed | demo | emulator`: sample uploads, a whole day on the emulator, the emulator."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
-import dagster as dg
-import duckdb
 
-from gemini_assets.core.storage.objectstore import ObjectStore
-from gemini_assets.core.storage.schemas import TABLES
-from gemini_assets.core.storage.tables import table_glob
+from gemini_assets.cli import devkit
+from gemini_assets.cli.common import DAY, Failed, settings, store, yesterday
+from gemini_assets.core.config import environment_overrides
 
 
-def run_day(day: str) -> bool:
-    from gemini_assets.definitions import defs
-
-    instance = dg.DagsterInstance.get() if _has_home() else dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("daily_pipeline").execute_in_process(
-        partition_key=day, instance=instance, raise_on_error=False
-    )
-    for event in result.all_events:
-        if event.is_failure and event.event_specific_data is not None:
-            click.echo(f"  failed: {event.step_key}: {getattr(event.event_specific_data, 'error', '')}")
-    return result.success
-
-
-def _has_home() -> bool:
-    import os
-
-    return bool(os.environ.get("DAGSTER_HOME"))
-
-
-def duckdb_connection(store: ObjectStore) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect()
-    if not store.is_local:
-        connection.register_filesystem(store.fs)
-    return connection
-
-
-def print_summary(day: str) -> None:
-    store = ObjectStore()
-    con = duckdb_connection(store)
-
-    def query(sql: str):
-        return con.execute(sql).fetchall()
-
-    def source(table: str) -> str:
-        return f"read_parquet('{table_glob(store, table)}', hive_partitioning=true) WHERE date = DATE '{day}'"
-
-    click.echo(f"\n== {day} ==")
-    for table in TABLES:
-        try:
-            (rows,) = query(f"SELECT count(*) FROM {source(table)}")[0]
-        except duckdb.Error:
-            rows = "-"
-        click.echo(f"  {table:<18} {rows:>6} rows")
-    for table, column in (("quarantined_media", "reason_code"), ("review_queue", "reason_code")):
-        try:
-            counts = query(f"SELECT {column}, count(*) FROM {source(table)} GROUP BY 1 ORDER BY 2 DESC")
-        except duckdb.Error:
-            continue
-        if counts:
-            click.echo(f"  {table} by {column}: " + ", ".join(f"{k}={v}" for k, v in counts))
-    try:
-        for model, calls, tokens_in, tokens_out, cost in query(
-            f"SELECT model, sum(calls), sum(input_tokens), sum(output_tokens), sum(cost_usd) FROM {source('daily_costs')} GROUP BY 1"
-        ):
-            cost_text = f"${cost:.4f}" if cost is not None else "unpriced"
-            click.echo(f"  cost {model}: {calls} calls, {tokens_in} in / {tokens_out} out tokens, {cost_text}")
-        by_task = query(
-            f"SELECT task, count(*), any_value(record_json) FROM {source('validated_records')} GROUP BY 1 ORDER BY 1"
-        )
-        for task, count, record in by_task:
-            click.echo(f"  {task}: {count} records, e.g. {record[:130]}")
-    except duckdb.Error:
-        pass
+@click.command()
+@click.option("--date", "day", type=DAY, default=yesterday, help="Partition day (default: yesterday, UTC).")
+@click.option("--count", default=40, show_default=True, type=click.IntRange(1, 100_000), help="Uploads to write.")
+@click.option(
+    "--task",
+    default="all",
+    show_default=True,
+    help="A task name, or 'all' for a mixed day (images, PDFs, videos, recordings).",
+)
+def seed(day: str, count: int, task: str) -> None:
+    """Write realistic sample uploads (a few invalid) into landing/<date>/<task>/."""
+    samples = devkit.require("gemini_devkit.samples.day")
+    target = store()
+    with click.progressbar(length=count, label=f"seeding {day}") as bar:
+        summary = samples.seed_day(target, day, count, task, progress=bar.update)
     click.echo(
-        "\nTry:\n  .venv/bin/python -c \"import duckdb; print(duckdb.sql(\\\"SELECT date, model, sum(cost_usd) AS usd, "
-        f"sum(input_tokens) AS tokens_in FROM read_parquet('{table_glob(store, 'call_ledger')}', hive_partitioning=true) "
-        "GROUP BY ALL ORDER BY ALL\\\"))\""
+        f"wrote {summary.valid} valid and {summary.invalid} invalid uploads under {target.uri(f'landing/{day}')}"
     )
+
+
+@click.command()
+@click.option("--port", default=8765, show_default=True, type=int, help="Port on 127.0.0.1 (0 = any free port).")
+@click.option(
+    "--state-dir", default=None, help="Where uploaded files live (default: $GEMINI_EMULATOR_STATE_DIR or ~/.cache)."
+)
+@click.option("--knobs", default=None, help="Emulator knobs: JSON or a JSON file (default: $GEMINI_EMULATOR_KNOBS).")
+def emulator(port: int, state_dir: str | None, knobs: str | None) -> None:
+    """Serve the bundled Gemini API emulator in the foreground (same as `gemini-emulator`)."""
+    server = devkit.require("gemini_devkit.emulator.server")
+    args = ["--port", str(port)]
+    args += ["--state-dir", state_dir] if state_dir else []
+    args += ["--knobs", knobs] if knobs else []
+    raise SystemExit(server.main(args))
+
+
+@click.command()
+@click.option("--date", "day", type=DAY, default=yesterday, help="Partition day (default: yesterday, UTC).")
+@click.option("--count", default=40, show_default=True, type=click.IntRange(1, 100_000), help="Uploads to seed first.")
+@click.option("--no-seed", is_flag=True, help="Process what is already in landing/.")
+def demo(day: str, count: int, no_seed: bool) -> None:
+    """Seed a day and run daily_pipeline on it on the bundled emulator; print what came out."""
+    from gemini_assets.cli import demo_run
+
+    if not no_seed:
+        seed.callback(day=day, count=count, task="all")  # type: ignore[misc]
+    server = devkit.require("gemini_devkit.emulator.server")
+    config = settings()
+    state = config.cache_dir / "emulator"
+    handle = server.start_emulator(state)
+    click.echo(f"bundled emulator on {handle.url} (GEMINI_ASSETS_BACKEND=emulator; state in {state})")
+    home = config.dagster_home
+    log_path = demo_run.log_path(Path(home) if home else None, day)
+    try:
+        # The in-process run reads the environment like any run: point it at this emulator and root.
+        overrides = {"GEMINI_ASSETS_BACKEND": "emulator", "GOOGLE_GEMINI_BASE_URL": handle.url}
+        with environment_overrides({**overrides, "GEMINI_ASSETS_STORAGE": config.storage}):
+            click.echo(f"running daily_pipeline for {day}; Dagster's log: {log_path}")
+            ok = demo_run.run_day(day, log_path, home is not None)
+            demo_run.print_summary(store(), day)
+    finally:
+        handle.stop()
+    if not ok:
+        raise Failed(f"the run failed: see above and {log_path}")
+    click.echo("\nNext: `./run ui` opens the Dagster UI with this run (http://127.0.0.1:3000);")
+    click.echo("      `gemini-assets review list` shows what waits for a person; docs/tables.md explains every column.")

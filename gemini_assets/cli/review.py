@@ -6,9 +6,12 @@ import json
 
 import click
 
+from gemini_assets.cli.common import DAY, settings, store
+from gemini_assets.core.audit.log import AuditLog
+from gemini_assets.core.contracts.errors import DecisionError
 from gemini_assets.core.review import workflow
-from gemini_assets.core.review.decisions import DecisionError
-from gemini_assets.core.storage.objectstore import ObjectStore
+from gemini_assets.core.review.decisions import Decision
+from gemini_assets.core.tasks.catalog import TaskCatalog
 
 
 def _short(text: object, width: int) -> str:
@@ -16,15 +19,14 @@ def _short(text: object, width: int) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
-def _item(media_id: str, day: str | None) -> tuple[ObjectStore, workflow.ReviewItem]:
-    store = ObjectStore()
-    try:
-        return store, workflow.find_item(store, media_id, day)
-    except DecisionError as exc:
-        raise click.ClickException(str(exc)) from None
+def _decide(media_id: str, day: str | None, reviewer: str | None) -> tuple[workflow.Reviewer, workflow.ReviewItem]:
+    config = settings()
+    target = store(config)
+    item = workflow.find_item(target, media_id, day)
+    return workflow.Reviewer(target, AuditLog.from_settings(target, config), TaskCatalog(), reviewer), item
 
 
-def _done(decision) -> None:
+def _done(decision: Decision) -> None:
     click.echo(
         f"{decision.action} recorded for {decision.media_id} by {decision.reviewer} at {decision.decided_at}; "
         f"it takes effect when validated_records for {decision.day} is materialized next."
@@ -37,13 +39,13 @@ def review() -> None:
 
 
 @review.command("list")
-@click.option("--date", "day", default=None, help="Only this day (YYYY-MM-DD).")
+@click.option("--date", "day", type=DAY, default=None, help="Only this day.")
 @click.option("--reason", default=None, help="Only this reason_code.")
 @click.option("--all", "include_decided", is_flag=True, help="Include decided and rejected items.")
 def list_command(day: str | None, reason: str | None, include_decided: bool) -> None:
     """Items waiting for a decision (with --all: every item and its state)."""
-    items = workflow.list_items(ObjectStore(), day, include_decided)
-    items = [i for i in items if reason is None or i.row["reason_code"] == reason]
+    items = workflow.list_items(store(), day, include_decided)
+    items = [i for i in items if reason is None or i.row.reason_code == reason]
     if not items:
         click.echo("nothing to review")
         return
@@ -51,70 +53,77 @@ def list_command(day: str | None, reason: str | None, include_decided: bool) -> 
     for item in items:
         row = item.row
         click.echo(
-            f"{item.day:<10}  {row['media_id']:<20}  {row['task']:<20}  {row['reason_code']:<18}  "
-            f"{item.state:<9}  {_short(row['reason_detail'], 60)}"
+            f"{item.day:<10}  {row.media_id:<20}  {row.task:<20}  {row.reason_code:<18}  "
+            f"{item.state:<9}  {_short(row.reason_detail, 60)}"
         )
     click.echo(f"{len(items)} item(s)")
 
 
 @review.command()
 @click.argument("media_id")
-@click.option("--date", "day", default=None)
+@click.option("--date", "day", type=DAY, default=None)
 def show(media_id: str, day: str | None) -> None:
     """Everything about one item: reason, the model's answer, decisions so far."""
-    store, item = _item(media_id, day)
+    target = store()
+    item = workflow.find_item(target, media_id, day)
     row = item.row
     for name in ("media_id", "task", "task_version", "model", "stage", "reason_code", "reason_detail"):
-        click.echo(f"{name:>14}: {row.get(name)}")
+        click.echo(f"{name:>14}: {getattr(row, name)}")
     click.echo(f"{'day':>14}: {item.day}")
     click.echo(f"{'state':>14}: {item.state}")
-    click.echo(f"{'raw answer':>14}: {_short(row.get('raw_text'), 2000)}")
-    if row.get("candidate_json"):
-        click.echo(f"{'candidate':>14}: {json.dumps(json.loads(row['candidate_json']), indent=2)}")
-    for decision in workflow.history(store, item):
+    click.echo(f"{'raw answer':>14}: {_short(row.raw_text, 2000)}")
+    if row.candidate_json:
+        click.echo(f"{'candidate':>14}: {json.dumps(json.loads(row.candidate_json), indent=2)}")
+    for decision in workflow.history(target, item):
         click.echo(f"{'decision':>14}: {decision.decided_at} {decision.reviewer} {decision.action} {decision.note!r}")
 
 
 @review.command()
 @click.argument("media_id")
-@click.option("--date", "day", default=None)
+@click.option("--date", "day", type=DAY, default=None)
 @click.option("--reviewer", default=None, help="Defaults to the login name.")
 @click.option("--note", default="")
 def approve(media_id: str, day: str | None, reviewer: str | None, note: str) -> None:
     """Publish the model's schema-valid answer as a record."""
-    store, item = _item(media_id, day)
-    try:
-        _done(workflow.approve(store, item, reviewer, note))
-    except DecisionError as exc:
-        raise click.ClickException(str(exc)) from None
+    person, item = _decide(media_id, day, reviewer)
+    _done(person.approve(item, note))
 
 
 @review.command()
 @click.argument("media_id")
-@click.option("--date", "day", default=None)
-@click.option("--reviewer", default=None)
+@click.option("--date", "day", type=DAY, default=None)
+@click.option("--reviewer", default=None, help="Defaults to the login name.")
 @click.option("--note", default="")
 def reject(media_id: str, day: str | None, reviewer: str | None, note: str) -> None:
     """Keep the item out of validated_records for good."""
-    store, item = _item(media_id, day)
-    _done(workflow.reject(store, item, reviewer, note))
+    person, item = _decide(media_id, day, reviewer)
+    _done(person.reject(item, note))
 
 
 @review.command()
 @click.argument("media_id")
-@click.option("--date", "day", default=None)
+@click.option("--date", "day", type=DAY, default=None)
 @click.option("--set", "assignments", multiple=True, help="field=value (JSON values allowed), repeatable.")
 @click.option("--json", "record_json", default=None, help="A whole record as JSON.")
-@click.option("--reviewer", default=None)
+@click.option("--reviewer", default=None, help="Defaults to the login name.")
 @click.option("--note", default="")
-def edit(media_id: str, day: str | None, assignments: tuple[str, ...], record_json: str | None, reviewer: str | None, note: str) -> None:
+def edit(
+    media_id: str,
+    day: str | None,
+    assignments: tuple[str, ...],
+    record_json: str | None,
+    reviewer: str | None,
+    note: str,
+) -> None:
     """Publish a corrected record (validated against the task's schema)."""
-    store, item = _item(media_id, day)
     try:
         changes = json.loads(record_json) if record_json else {}
-        changes.update(dict(workflow.parse_assignment(a) for a in assignments))
-        if not changes:
-            raise DecisionError("nothing to change: give --set field=value or --json")
-        _done(workflow.edit(store, item, changes, reviewer, note))
-    except (DecisionError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:
+        raise DecisionError(f"--json is not JSON: {exc}") from None
+    if not isinstance(changes, dict):
+        raise DecisionError("--json must be a JSON object")
+    changes.update(dict(workflow.parse_assignment(a) for a in assignments))
+    if not changes:
+        raise DecisionError("nothing to change: give --set field=value or --json")
+    person, item = _decide(media_id, day, reviewer)
+    _done(person.edit(item, changes, note))

@@ -1,38 +1,28 @@
-"""Step 6: model_outputs → call_ledger (one row per API attempt) → daily_costs; billing_reconciliation."""
-
-
-from datetime import date
+"""Step 5 in Dagster: model_outputs → call_ledger → daily_costs; billing_reconciliation."""
 
 import dagster as dg
 import pandas as pd
 
-from gemini_assets.core.costs.billing import read_billing
-from gemini_assets.core.costs.history import calls_on
-from gemini_assets.core.costs.ledger import TOKEN_COLUMNS, ledger_rows, merge_ledger
-from gemini_assets.core.costs.ledger import daily_costs as aggregate_costs
-from gemini_assets.core.costs.reconcile import Tolerance, reconcile, verdict
-from gemini_assets.core.gateway.pricing import PriceBook
-from gemini_assets.core.storage.contracts import CheckOutcome
-from gemini_assets.core.storage.tables import partition_key, read_partition, rows_of
+from gemini_assets.core.contracts.calls import TOKEN_COLUMNS
+from gemini_assets.core.contracts.tables import CallLedgerRow, DailyCostsRow, ModelOutputRow, ValidatedMediaRow
+from gemini_assets.core.stages import account
+from gemini_assets.core.storage.tables import rows_from
 from gemini_assets.defs.partitions import daily_partitions
 from gemini_assets.defs.resources import StorageResource
-from gemini_assets.defs.tables import check_specs, counts_md, emit, frame_for, preview
+from gemini_assets.defs.tables import Emitted, check_specs, counts, emit, preview, usd
 
 LEDGER_MATCHES_OUTPUTS = "ledger_matches_outputs"
 BILLING_MATCHES_LEDGER = "billing_matches_ledger"
 
 
-def _usd(value) -> dg.MetadataValue:
-    # NaN, not 0, when a cost is unknown: the UI's plot shows a gap instead of a fake zero.
-    return dg.MetadataValue.float(float(value) if value is not None and pd.notna(value) else float("nan"))
+def _total(values: list[float | None]) -> float | None:
+    """The sum of the known values; unknown when none is known (unpriced counts show beside it)."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
-def _total(frame: pd.DataFrame, column: str):
-    return frame[column].sum(min_count=1) if len(frame) else 0.0
-
-
-def _token_metadata(frame: pd.DataFrame) -> dict[str, dg.MetadataValue]:
-    return {name: dg.MetadataValue.int(int(frame[name].sum()) if len(frame) else 0) for name in TOKEN_COLUMNS}
+def _tokens(rows: list[CallLedgerRow] | list[DailyCostsRow]) -> dict[str, dg.MetadataValue]:
+    return {name: dg.MetadataValue.int(sum(getattr(r, name) or 0 for r in rows)) for name in TOKEN_COLUMNS}
 
 
 @dg.asset(
@@ -40,41 +30,35 @@ def _token_metadata(frame: pd.DataFrame) -> dict[str, dg.MetadataValue]:
     group_name="costs",
     kinds={"parquet"},
     deps=["validated_records"],
-    check_specs=check_specs("call_ledger", (LEDGER_MATCHES_OUTPUTS, "every attempt recorded in model_outputs has exactly one ledger row")),
-    description="One row per API attempt, failed and retried ones included, with tokens and cost. Earlier runs' calls stay.",
+    check_specs=check_specs(
+        "call_ledger", (LEDGER_MATCHES_OUTPUTS, "every attempt recorded in model_outputs has exactly one ledger row")
+    ),
+    description=(
+        "One row per API attempt, failed and retried ones included, with tokens and cost. Earlier runs' calls stay."
+    ),
 )
 def call_ledger(
-    context: dg.AssetExecutionContext, storage: StorageResource, model_outputs: pd.DataFrame, validated_media: pd.DataFrame
-):
-    store = storage.store()
-    media = {row["media_id"]: row for row in rows_of(validated_media)}
-    current = ledger_rows(rows_of(model_outputs), media, PriceBook(), context.run.run_id)
-    earlier_key = partition_key("call_ledger", context.partition_key)
-    earlier = rows_of(read_partition(store, "call_ledger", context.partition_key)) if store.exists(earlier_key) else []
-    frame = frame_for("call_ledger", merge_ledger(earlier, current))
-    expected = int(model_outputs["attempts"].sum()) if len(model_outputs) else 0
-    current_ids = {row["call_id"] for row in current}
-    recorded = current_ids <= set(frame["call_id"])
-    matches = CheckOutcome(
-        len(current_ids) == expected and recorded,
-        [f"{len(current_ids)} distinct ledger rows for {expected} attempts in model_outputs"],
-        {"attempts": expected, "carried_over": len(frame) - len(current_ids)},
-    )
-    yield from emit(
-        "call_ledger",
-        frame,
-        {
-            "calls": dg.MetadataValue.int(len(frame)),
-            "calls_this_run": dg.MetadataValue.int(len(current)),
-            "failed_calls": dg.MetadataValue.int(int((frame["status_code"] != 200).sum()) if len(frame) else 0),
-            "by_status_code": counts_md(frame["status_code"]),
-            **_token_metadata(frame),
-            "cost_usd": _usd(_total(frame, "cost_usd")),
-            "unpriced_calls": dg.MetadataValue.int(int(frame["cost_usd"].isna().sum()) if len(frame) else 0),
-            "preview": preview(frame, ["call_id", "model", "status_code", "input_tokens", "output_tokens", "cost_usd"]),
-        },
-        [(LEDGER_MATCHES_OUTPUTS, matches)],
-    )
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    model_outputs: pd.DataFrame,
+    validated_media: pd.DataFrame,
+) -> Emitted:
+    ctx = storage.day(context)
+    outputs, items = rows_from(model_outputs, ModelOutputRow), rows_from(validated_media, ValidatedMediaRow)
+    result = account.ledger_day(ctx, outputs, items)
+    rows = result.rows
+    metadata = {
+        "calls": dg.MetadataValue.int(len(rows)),
+        "calls_this_run": dg.MetadataValue.int(result.this_run),
+        "failed_calls": dg.MetadataValue.int(sum(r.status_code != 200 for r in rows)),
+        "by_status_code": counts(r.status_code for r in rows),
+        "by_backend": counts(r.backend for r in rows),
+        **_tokens(rows),
+        "cost_usd": usd(_total([r.cost_usd for r in rows])),
+        "unpriced_calls": dg.MetadataValue.int(sum(r.cost_usd is None for r in rows)),
+        "preview": preview(rows, ["call_id", "model", "status_code", "input_tokens", "output_tokens", "cost_usd"]),
+    }
+    yield from emit("call_ledger", rows, metadata, [(LEDGER_MATCHES_OUTPUTS, result.matches_outputs)])
 
 
 @dg.asset(
@@ -84,24 +68,21 @@ def call_ledger(
     check_specs=check_specs("daily_costs"),
     description="The day's calls, items, tokens and cost per model x task x media kind.",
 )
-def daily_costs(context: dg.AssetExecutionContext, call_ledger: pd.DataFrame):
-    frame = frame_for("daily_costs", rows_of(aggregate_costs(pd.DataFrame(rows_of(call_ledger)) if len(call_ledger) else pd.DataFrame())))
-    total = _total(frame, "cost_usd")
-    items = int(frame["items"].sum()) if len(frame) else 0
-    context.log.info("%s: %d calls, cost %s USD", context.partition_key, int(frame["calls"].sum()) if len(frame) else 0, total)
-    yield from emit(
-        "daily_costs",
-        frame,
-        {
-            "cost_usd": _usd(total),
-            "cost_per_item_usd": _usd(total / items if items and pd.notna(total) else None),
-            "calls": dg.MetadataValue.int(int(frame["calls"].sum()) if len(frame) else 0),
-            "items": dg.MetadataValue.int(items),
-            **_token_metadata(frame),
-            "by_model": counts_md(frame["model"]),
-            "preview": preview(frame, ["model", "task", "media_kind", "calls", "items", "cost_usd"]),
-        },
-    )
+def daily_costs(context: dg.AssetExecutionContext, call_ledger: pd.DataFrame) -> Emitted:
+    rows = account.costs_day(rows_from(call_ledger, CallLedgerRow))
+    total, items = _total([r.cost_usd for r in rows]), sum(r.items for r in rows)
+    calls = sum(r.calls for r in rows)
+    context.log.info(f"{context.partition_key}: {calls} calls, cost {total} USD")
+    metadata = {
+        "cost_usd": usd(total),
+        "cost_per_item_usd": usd(total / items if items and total is not None else None),
+        "calls": dg.MetadataValue.int(calls),
+        "items": dg.MetadataValue.int(items),
+        **_tokens(rows),
+        "by_model": counts(r.model for r in rows),
+        "preview": preview(rows, ["model", "task", "media_kind", "calls", "items", "cost_usd"]),
+    }
+    yield from emit("daily_costs", rows, metadata)
 
 
 class ReconciliationConfig(dg.Config):
@@ -122,30 +103,18 @@ class ReconciliationConfig(dg.Config):
     ),
     description="The provider's billing export (billing/*.csv) against call_ledger, per usage day (UTC) and model.",
 )
-def billing_reconciliation(context: dg.AssetExecutionContext, config: ReconciliationConfig, storage: StorageResource):
-    store, day = storage.store(), date.fromisoformat(context.partition_key)
-    prices = PriceBook()
-    billing = read_billing(store, prices.models())
-    rows = reconcile(calls_on(store, day), billing, day, Tolerance(config.tolerance_pct, config.tolerance_abs_usd))
-    frame = frame_for("billing_reconciliation", rows)
-    result = verdict(rows, billing)
-    if result.awaiting:
-        context.log.info("no billing export rows for %s under billing/ yet: nothing to compare", day)
-    outcome = CheckOutcome(
-        result.passed,
-        result.problems,
-        {"models": len(rows), "billing_files": len(billing.files), "awaiting_billing": str(result.awaiting)},
-    )
-    yield from emit(
-        "billing_reconciliation",
-        frame,
-        {
-            "ledger_usd": _usd(_total(frame, "ledger_usd")),
-            "billing_usd": _usd(_total(frame, "billing_usd")),
-            "diff_usd": _usd(_total(frame, "diff_usd")),
-            "by_status": counts_md(frame["status"]),
-            "billing_problems": dg.MetadataValue.int(len(billing.problems)),
-            "preview": preview(frame, ["model", "status", "ledger_usd", "billing_usd", "diff_pct"]),
-        },
-        [(BILLING_MATCHES_LEDGER, outcome)],
-    )
+def billing_reconciliation(
+    context: dg.AssetExecutionContext, config: ReconciliationConfig, storage: StorageResource
+) -> Emitted:
+    tolerance = account.Tolerance(config.tolerance_pct, config.tolerance_abs_usd)
+    result = account.reconcile_day(storage.day(context), tolerance)
+    rows = result.rows
+    metadata = {
+        "ledger_usd": usd(_total([r.ledger_usd for r in rows])),
+        "billing_usd": usd(_total([r.billing_usd for r in rows])),
+        "diff_usd": usd(_total([r.diff_usd for r in rows])),
+        "by_status": counts(r.status for r in rows),
+        "billing_problems": dg.MetadataValue.int(result.billing_problems),
+        "preview": preview(rows, ["model", "status", "ledger_usd", "billing_usd", "diff_pct"]),
+    }
+    yield from emit("billing_reconciliation", rows, metadata, [(BILLING_MATCHES_LEDGER, result.check)])

@@ -1,33 +1,26 @@
-"""Steps 2 and 4: validated_media → gemini_files (delivery decisions) → model_outputs."""
-
+"""Steps 2 and 3 in Dagster: validated_media → gemini_files (delivery plans) → model_outputs."""
 
 import dagster as dg
 import pandas as pd
 
-from gemini_assets.core.audit.events import item_events, model_call_events
-from gemini_assets.core.gateway.backend import resolve_in_region_backend
-from gemini_assets.core.gateway.delivery import plan_delivery
-from gemini_assets.core.privacy.copies import purge_expired
-from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files, scope_for
-from gemini_assets.core.gateway.routing import load_routing
-from gemini_assets.core.output.cache import ResponseArchive
-from gemini_assets.core.gateway.batch import BatchWaitExceeded
-from gemini_assets.core.output.batch_outputs import produce_day_outputs
+from gemini_assets.core.contracts.errors import BatchWaitExceeded
+from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
+from gemini_assets.core.stages import answer, deliver
+from gemini_assets.core.stages.models import ModelAccess
+from gemini_assets.core.storage.tables import rows_from
 from gemini_assets.defs.batches import still_running
-from gemini_assets.core.storage.contracts import check_partition
-from gemini_assets.core.storage.tables import rows_of
-from gemini_assets.defs import audit
-from gemini_assets.defs.catalog import CatalogResource
 from gemini_assets.defs.partitions import daily_partitions
-from gemini_assets.defs.resources import GeminiResource, StorageResource
-from gemini_assets.defs.tables import check_specs, counts_md, emit, frame_for, preview
+from gemini_assets.defs.resources import CatalogResource, GeminiResource, StorageResource
+from gemini_assets.defs.tables import Emitted, check_specs, counts, emit, preview
 
 GEMINI_POOL = "gemini_api"
-LOG_EVERY = 25
+BACKEND_TAG = "gemini_assets/backend"
 
 
-def _coverage(name: str, source: pd.DataFrame, frame: pd.DataFrame) -> tuple[str, object]:
-    return name, check_partition(set(source["media_id"]), {name.removesuffix("_coverage"): set(frame["media_id"])}, "validated_media")
+def _tag_backend(context: dg.AssetExecutionContext, access: ModelAccess) -> None:
+    """The run page says which backend answered (also a column of model_outputs and call_ledger)."""
+    context.log.info(f"model backend: {access.backend} (provider {access.provider})")
+    context.instance.add_run_tags(context.run.run_id, {BACKEND_TAG: str(access.backend)})
 
 
 @dg.asset(
@@ -44,48 +37,22 @@ def gemini_files(
     gemini: GeminiResource,
     catalog: CatalogResource,
     validated_media: pd.DataFrame,
-):
-    catalog.activate()
-    routing = load_routing()  # a bad routing file fails here, before any upload, with what to fix
-    store, backend = storage.store(), gemini.backend()
-    context.log.info("model backend: %s", backend.name)
-    gateway = gemini.gateway(backend)
-    archive, policy = ResponseArchive(store), gemini.policy()
-    handles = HandleRegistry(store, gateway, scope_for(backend.base_url))
-    in_region_backend = resolve_in_region_backend()
-    in_region = gemini.gateway(in_region_backend) if in_region_backend else None
-    purged = purge_expired(store)  # sanitized copies past their retention (originals are kept)
-    try:
-        rows = [
-            plan_delivery(store, item, policy, gateway, archive, routing=routing, handles=handles, in_region=in_region)
-            for item in rows_of(validated_media)
-        ]
-    finally:
-        gateway.close()
-        if in_region is not None:
-            in_region.close()
-    frame = frame_for("gemini_files", rows)
-    sent = [row for row in rows if row["delivery"] in ("inline", "files_api")]
-    audit.record(
-        context,
-        store,
-        [{"event": "sanitized_copy_purged", "key": key} for key in purged]
-        + item_events("sanitized", [r for r in sent if r.get("sanitized_key")], "sanitized_key")
-        + item_events("uploaded", [r for r in sent if r.get("uploaded_at")], "remote_name", "endpoint", "upload_bytes")
-        + item_events("delivery_decided", rows, "delivery", "endpoint", "model", "variant", "error"),
-    )
-    yield from emit(
-        "gemini_files",
-        frame,
-        {
-            "backend": backend.name,
-            "by_delivery": counts_md(frame["delivery"]),
-            "by_model_variant": counts_md(frame["model"] + " / " + frame["variant"]) if len(frame) else "",
-            "uploaded_bytes": int(frame["upload_bytes"].fillna(0).sum()) if len(frame) else 0,
-            "preview": preview(frame, ["media_id", "delivery", "remote_name", "decision_reason"]),
-        },
-        [_coverage("gemini_files_coverage", validated_media, frame)],
-    )
+) -> Emitted:
+    ctx = storage.day(context, catalog.pinned_versions)
+    with gemini.open(ctx.settings) as access:  # fails fast without a configured backend: nothing written
+        _tag_backend(context, access)
+        result = deliver.plan_day(ctx, rows_from(validated_media, ValidatedMediaRow), access)
+        backend = str(access.backend)
+    plans = result.plans
+    metadata = {
+        "backend": backend,
+        "by_delivery": counts(p.delivery for p in plans),
+        "by_model_variant": counts(f"{p.model} / {p.variant} / {p.mode}" for p in plans),
+        "uploaded_bytes": sum(p.upload_bytes or 0 for p in plans),
+        "sanitized_copies_purged": len(result.purged),
+        "preview": preview(plans, ["media_id", "delivery", "remote_name", "decision_reason"]),
+    }
+    yield from emit("gemini_files", plans, metadata, [("gemini_files_coverage", result.coverage)])
 
 
 @dg.asset(
@@ -103,59 +70,33 @@ def model_outputs(
     catalog: CatalogResource,
     validated_media: pd.DataFrame,
     gemini_files: pd.DataFrame,
-):
-    catalog.activate()
-    store, backend = storage.store(), gemini.backend()
-    gateway = gemini.gateway(backend)
-    plans = {row["media_id"]: row for row in rows_of(gemini_files)}
-    items = [item for item in rows_of(validated_media) if item["media_id"] in plans]
-
-    def progress(done: int, total: int) -> None:
-        if done % LOG_EVERY == 0 or done == total:
-            context.log.info("model outputs %d/%d", done, total)
-
-    in_region_backend = resolve_in_region_backend()
-    in_region = gemini.gateway(in_region_backend) if in_region_backend else None
-
-    try:
-        try:  # online and/or batch per item (README "Batch mode")
-            rows, batches = produce_day_outputs(store, gateway, items, plans, context.partition_key, gemini.mode,
-                                                gemini.batch_settings(), gemini.concurrency, progress, context.run.run_id,
-                                                in_region=in_region)
+) -> Emitted:
+    ctx = storage.day(context, catalog.pinned_versions)
+    items, plans = rows_from(validated_media, ValidatedMediaRow), rows_from(gemini_files, DeliveryPlan)
+    with gemini.open(ctx.settings) as access:
+        _tag_backend(context, access)
+        try:  # online and/or batch per plan (docs/gateway.md: batch mode)
+            result = answer.answer_day(ctx, items, plans, access)
         except BatchWaitExceeded as exc:
             raise still_running(context, gemini, exc) from exc
-        deleted = 0
-        if gemini.delete_remote_files:
-            handles = HandleRegistry(store, gateway, scope_for(backend.base_url))
-            deleted = release_remote_files(gateway, handles, plans.values())
-        breakers = gateway.breakers_opened()
-    finally:
-        gateway.close()
-        if in_region is not None:
-            in_region.close()
-    if breakers:
-        context.log.warning("circuit breaker opened (model: times): %s", breakers)
-    frame = frame_for("model_outputs", rows)
-    live = frame[~frame["from_cache"]] if len(frame) else frame
-    remote_names = sorted({p["remote_name"] for p in plans.values() if p.get("delivery") == "files_api" and p.get("remote_name")})
-    audit.record(context, store, model_call_events(rows) + (
-        [{"event": "remote_files_deleted", "count": deleted, "names": remote_names}] if deleted else []
-    ))
-    yield from emit(
-        "model_outputs",
-        frame,
-        {
-            "backend": backend.name,
-            "by_status": counts_md(frame["status"]),
-            "by_parse_status": counts_md(frame["parse_status"]),
-            "api_attempts": int(frame["attempts"].sum()) if len(frame) else 0,
-            "from_cache": int(frame["from_cache"].sum()) if len(frame) else 0,
-            "remote_files_deleted": deleted,
-            "batches": ", ".join(f"{b.batch_name} ({b.state})" for b in batches) or "none",
-            "breaker_opened": str(breakers or "never"),
-            "input_tokens": int(live["input_tokens"].sum()) if len(live) else 0,
-            "output_tokens": int(live["output_tokens"].sum()) if len(live) else 0,
-            "preview": preview(frame, ["media_id", "status", "parse_status", "raw_text"]),
-        },
-        [_coverage("model_outputs_coverage", validated_media, frame)],
-    )
+    if result.breakers_opened:
+        context.log.warning(f"circuit breaker opened (model: times): {result.breakers_opened}")
+    metadata = outputs_metadata(result.rows, result)
+    yield from emit("model_outputs", result.rows, metadata, [("model_outputs_coverage", result.coverage)])
+
+
+def outputs_metadata(rows: list[ModelOutputRow], result: answer.AnswerResult) -> dict[str, object]:
+    live = [r for r in rows if not r.from_cache]
+    return {
+        "backend": ", ".join(sorted({str(r.backend) for r in rows})) or "none",
+        "by_status": counts(r.status for r in rows),
+        "by_parse_status": counts(r.parse_status for r in rows),
+        "api_attempts": sum(r.attempts for r in rows),
+        "from_cache": len(rows) - len(live),
+        "remote_files_deleted": result.remote_files_deleted,
+        "batches": ", ".join(f"{b.batch_name} ({b.state})" for b in result.batches) or "none",
+        "breaker_opened": str(result.breakers_opened or "never"),
+        "input_tokens": sum(r.input_tokens or 0 for r in live),
+        "output_tokens": sum(r.output_tokens or 0 for r in live),
+        "preview": preview(rows, ["media_id", "status", "parse_status", "raw_text"]),
+    }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -68,7 +68,7 @@ def decide(store: ObjectStore, day: str, cursor: str | None) -> LandingDecision:
     description="Launches today's partition when new uploads land in landing/<today>/ (settled for one tick).",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, storage: StorageResource):
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
     decision = decide(storage.store(), day, context.cursor)
     context.update_cursor(decision.cursor)
     if decision.run_key is None:

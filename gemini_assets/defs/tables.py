@@ -1,17 +1,21 @@
 """How every table asset reports: schema check, conservation checks and at-a-glance metadata."""
 
+from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from gemini_assets.core.storage.contracts import CheckOutcome, check_schema
-from gemini_assets.core.storage.schemas import TABLES
-from gemini_assets.core.storage.tables import empty_frame
+from gemini_assets.core.contracts.schema import Row
+from gemini_assets.core.storage.checks import CheckOutcome, check_schema
+from gemini_assets.core.storage.tables import frame_of
 
 PREVIEW_ROWS = 5
+PREVIEW_WIDTH = 60
+Emitted = Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]
 
 
 def schema_check_name(table: str) -> str:
@@ -25,7 +29,7 @@ def check_specs(table: str, *extra: tuple[str, str]) -> list[dg.AssetCheckSpec]:
             schema_check_name(table),
             asset=table,
             blocking=True,
-            description=f"columns, types, non-null and unique keys of {table} (README: tables)",
+            description=f"columns, types, non-null and unique keys of {table} (docs/tables.md)",
         )
     ]
     specs += [dg.AssetCheckSpec(name, asset=table, blocking=True, description=doc) for name, doc in extra]
@@ -39,45 +43,49 @@ def check_result(table: str, name: str, outcome: CheckOutcome) -> dg.AssetCheckR
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity.ERROR,
         description=outcome.description,
-        metadata={k: v for k, v in outcome.metadata.items()},
+        metadata=dict(outcome.metadata.items()),
     )
 
 
-def frame_for(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+def counts(values: Iterable[Any]) -> dg.MetadataValue:
+    """A markdown table of how often each value occurs (most common first)."""
+    tally = Counter(str(value) for value in values)
+    lines = ["| value | rows |", "|---|---|"] + [f"| {value} | {count} |" for value, count in tally.most_common()]
+    return dg.MetadataValue.md("\n".join(lines) if tally else "_none_")
+
+
+def preview(rows: Sequence[Row], columns: Sequence[str]) -> dg.MetadataValue:
+    """The first rows' chosen columns as markdown, long values shortened."""
     if not rows:
-        return empty_frame(TABLES[table])
-    # Columns a stage does not know yet (e.g. duration for images) are null; a missing
-    # non-null column shows up in the schema check instead of as a KeyError.
-    return pd.DataFrame(rows).reindex(columns=TABLES[table].column_names)
-
-
-def counts_md(series: pd.Series) -> dg.MetadataValue:
-    counts = series.value_counts(dropna=False)
-    lines = ["| value | rows |", "|---|---|"] + [f"| {value} | {count} |" for value, count in counts.items()]
-    return dg.MetadataValue.md("\n".join(lines) if len(counts) else "_none_")
-
-
-def preview(frame: pd.DataFrame, columns: Iterable[str]) -> dg.MetadataValue:
-    shown = frame[list(columns)].head(PREVIEW_ROWS)
-    if shown.empty:
         return dg.MetadataValue.md("_empty_")
-    def short(value: Any) -> str:
-        text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-        return text if len(text) <= 60 else text[:57] + "..."
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows[:PREVIEW_ROWS]:
+        values = [_short(getattr(row, column)) for column in columns]
+        lines.append("| " + " | ".join(values) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
 
-    return dg.MetadataValue.md(shown.map(short).to_markdown(index=False))
+
+def _short(value: Any) -> str:
+    text = "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= PREVIEW_WIDTH else text[: PREVIEW_WIDTH - 3] + "..."
+
+
+def usd(value: float | None) -> dg.MetadataValue:
+    # NaN, not 0, when a cost is unknown: the UI's plot shows a gap instead of a fake zero.
+    return dg.MetadataValue.float(float(value) if value is not None else float("nan"))
 
 
 def emit(
     table: str,
-    frame: pd.DataFrame,
+    rows: Sequence[Row],
     metadata: dict[str, Any],
-    extra_checks: Iterable[tuple[str, CheckOutcome]] = (),
+    extra_checks: Iterable[tuple[str, CheckOutcome | None]] = (),
     multi: bool = False,
-) -> Iterable[dg.Output | dg.AssetCheckResult]:
+) -> Emitted:
     """Yield the table (to the IO manager) and its check results; ``multi`` for multi_asset outputs."""
+    frame = frame_of(table, rows)
     meta = {"rows": dg.MetadataValue.int(len(frame)), **metadata}
     yield dg.Output(frame, output_name=table if multi else "result", metadata=meta)
     yield check_result(table, schema_check_name(table), check_schema(table, frame))
     for name, outcome in extra_checks:
-        yield check_result(table, name, outcome)
+        yield check_result(table, name, outcome or CheckOutcome(False, ["the check did not run"]))

@@ -1,6 +1,6 @@
 """Batch mode end to end: real materializations, the real SDK's client.batches, the emulator.
 
-The pipeline's own emulator is tuned through GEMINI_EMULATOR_KNOBS (batch delay, line errors).
+The tests' emulator (conftest) is tuned through its knobs (batch delay, line errors).
 """
 
 from __future__ import annotations
@@ -18,16 +18,25 @@ import dagster as dg
 import pytest
 from PIL import Image
 
-from gemini_assets.core.media.intake import media_id_for
-from gemini_devkit.samples.day import seed_day
+from gemini_assets.core.stages.intake import media_id_for
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
-from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.landing import land
+from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit.samples.day import seed_day
+
+# Whole-day materializations with batch waits or repeated runs.
+pytestmark = pytest.mark.slow
 
 DAY = "2026-11-21"
-FAST = dict(initial_backoff_s=0.01, max_backoff_s=0.05, timeout_s=10, batch_poll_initial_s=0.1, batch_poll_max_s=0.3)
+FAST = {
+    "initial_backoff_s": 0.01,
+    "max_backoff_s": 0.05,
+    "timeout_s": 10,
+    "batch_poll_initial_s": 0.1,
+    "batch_poll_max_s": 0.3,
+}
 
 
 def materialize(raise_on_error: bool = True, **gemini):
@@ -39,8 +48,8 @@ def served(tmp_path, method):
     return [r for r in read_served_log(tmp_path / "emulator") if r["method"] == method]
 
 
-def knobs(monkeypatch, **values):
-    monkeypatch.setenv("GEMINI_EMULATOR_KNOBS", json.dumps({"batch_delay_s": 0.5, **values}))
+def knobs(emulator, **values):
+    emulator.set_knobs(**{"batch_delay_s": 0.5, **values})
 
 
 @pytest.fixture
@@ -48,8 +57,8 @@ def seeded(store):
     return seed_day(store, DAY, 12)
 
 
-def test_batch_day_end_to_end_is_priced_at_half_and_shows_the_saving(store, seeded, tmp_path, monkeypatch):
-    knobs(monkeypatch)
+def test_batch_day_end_to_end_is_priced_at_half_and_shows_the_saving(emulator, store, seeded, tmp_path, monkeypatch):
+    knobs(emulator)
     assert materialize().success
 
     outputs = read_partition(store, "model_outputs", DAY)
@@ -90,8 +99,10 @@ def emulator_batches(tmp_path) -> list[dict]:
     return [json.loads(p.read_text()) for p in (tmp_path / "emulator" / "batches").glob("*.json")]
 
 
-def test_a_step_that_ends_mid_wait_resumes_the_same_batch_without_resubmitting(store, seeded, tmp_path, monkeypatch):
-    knobs(monkeypatch, batch_delay_s=2.0)
+def test_a_step_that_ends_mid_wait_resumes_the_same_batch_without_resubmitting(
+    emulator, store, seeded, tmp_path, monkeypatch
+):
+    knobs(emulator, batch_delay_s=2.0)
     first = materialize(raise_on_error=False, batch_max_wait_s=0.3)
     assert not first.success  # the step ended while the batch was still running
     failure = next(e for e in first.all_events if e.event_type_value == "STEP_FAILURE")
@@ -112,8 +123,8 @@ def test_a_step_that_ends_mid_wait_resumes_the_same_batch_without_resubmitting(s
     assert set(read_partition(store, "call_ledger", DAY)["service_tier"]) == {"batch"}
 
 
-def test_a_crash_before_the_record_was_written_finds_the_batch_by_name(store, seeded, tmp_path, monkeypatch):
-    knobs(monkeypatch, batch_delay_s=1.0)
+def test_a_crash_before_the_record_was_written_finds_the_batch_by_name(emulator, store, seeded, tmp_path, monkeypatch):
+    knobs(emulator, batch_delay_s=1.0)
     assert not materialize(raise_on_error=False, batch_max_wait_s=0.1).success
     for record in (tmp_path / "storage" / "batches" / DAY).glob("*.json"):
         record.unlink()  # as if the process died between batches.create and the record write
@@ -122,8 +133,8 @@ def test_a_crash_before_the_record_was_written_finds_the_batch_by_name(store, se
     assert read_partition(store, "gemini_batches", DAY).iloc[0]["resumed"] == 1
 
 
-def test_non_retryable_line_errors_land_in_review_at_no_cost(store, seeded, tmp_path, monkeypatch):
-    knobs(monkeypatch, batch_line_error_rate=1.0, batch_line_error_code=400)
+def test_non_retryable_line_errors_land_in_review_at_no_cost(emulator, store, seeded, tmp_path, monkeypatch):
+    knobs(emulator, batch_line_error_rate=1.0, batch_line_error_code=400)
     assert materialize().success
     outputs = read_partition(store, "model_outputs", DAY)
     assert (outputs["status"] == "api_error").all() and set(outputs["error_code"]) == {"INVALID_ARGUMENT"}
@@ -135,8 +146,10 @@ def test_non_retryable_line_errors_land_in_review_at_no_cost(store, seeded, tmp_
     assert not served(tmp_path, "generateContent")  # not retried: 400 is not retryable, as online
 
 
-def test_retryable_line_errors_are_retried_online_and_priced_at_the_standard_rate(store, seeded, tmp_path, monkeypatch):
-    knobs(monkeypatch, batch_line_error_rate=1.0, batch_line_error_code=503)
+def test_retryable_line_errors_are_retried_online_and_priced_at_the_standard_rate(
+    emulator, store, seeded, tmp_path, monkeypatch
+):
+    knobs(emulator, batch_line_error_rate=1.0, batch_line_error_code=503)
     assert materialize(batch_inline_max_bytes=1).success  # also: JSONL input through the Files API
     assert read_partition(store, "gemini_batches", DAY).iloc[0]["input_mode"] == "file"
     outputs = read_partition(store, "model_outputs", DAY)
@@ -152,8 +165,8 @@ def test_retryable_line_errors_are_retried_online_and_priced_at_the_standard_rat
     assert costs["saving_usd"].sum() == pytest.approx(0.0)  # nothing was answered by the batch
 
 
-def test_batch_mode_can_come_from_the_routing_file(store, seeded, tmp_path, monkeypatch):
-    knobs(monkeypatch)
+def test_batch_mode_can_come_from_the_routing_file(emulator, store, seeded, tmp_path, monkeypatch):
+    knobs(emulator)
     routes = tmp_path / "routes.yaml"
     routes.write_text("routes:\n  - model: gemini-3.8-flash\n    mode: batch\n")
     monkeypatch.setenv("GEMINI_ASSETS_ROUTES", str(routes))
@@ -161,9 +174,14 @@ def test_batch_mode_can_come_from_the_routing_file(store, seeded, tmp_path, monk
     assert set(read_partition(store, "call_ledger", DAY)["service_tier"]) == {"batch"}
 
 
-def test_batch_answers_get_the_online_validation_and_one_online_repair(store, tmp_path, monkeypatch):
-    knobs(monkeypatch, batch_delay_s=0.2)
-    shapes = {"none": "", "once": " [[emulate:missing_field:once]]", "bad": " [[emulate:not_json]]", "cut": " [[emulate:max_tokens]]"}
+def test_batch_answers_get_the_online_validation_and_one_online_repair(emulator, store, tmp_path, monkeypatch):
+    knobs(emulator, batch_delay_s=0.2)
+    shapes = {
+        "none": "",
+        "once": " [[emulate:missing_field:once]]",
+        "bad": " [[emulate:not_json]]",
+        "cut": " [[emulate:max_tokens]]",
+    }
     ids = {}
     for index, (name, directive) in enumerate(shapes.items()):
         key = f"landing/{DAY}/product_recognition/tests/{name}.png"
@@ -180,24 +198,42 @@ def test_batch_answers_get_the_online_validation_and_one_online_repair(store, tm
     assert review.loc[ids["bad"], "reason_code"] == "invalid_output"
     assert review.loc[ids["cut"], "reason_code"] == "max_tokens"  # no retry: it would be cut again
     ledger = read_partition(store, "call_ledger", DAY)
-    calls = {m: sorted(zip(g["purpose"], g["service_tier"])) for m, g in ledger.groupby("media_id")}
+    calls = {m: sorted(zip(g["purpose"], g["service_tier"], strict=False)) for m, g in ledger.groupby("media_id")}
     assert calls[ids["none"]] == calls[ids["cut"]] == [("generate", "batch")]
     assert calls[ids["once"]] == calls[ids["bad"]] == [("generate", "batch"), ("repair", "standard")]
     assert len(served(tmp_path, "generateContent")) == 2  # the two repairs, online
 
 
-def test_a_killed_process_mid_wait_is_resumed_by_another_process(store, seeded, tmp_path, monkeypatch):
+def test_a_killed_process_mid_wait_is_resumed_by_another_process(emulator, store, seeded, tmp_path, monkeypatch):
     """A real crash: a `dagster asset materialize` process is SIGKILLed while it waits for its batch."""
-    knobs(monkeypatch, batch_delay_s=6.0)
+    knobs(emulator, batch_delay_s=6.0)
     upstream = ["raw_media", "validated_media", "quarantined_media", "gemini_files"]
     resources = {**default_resources(), "gemini": GeminiResource(**FAST)}
-    assert dg.materialize([a for a in ASSETS if set(a.keys) & {dg.AssetKey(k) for k in upstream}],
-                          partition_key=DAY, resources=resources, selection=upstream).success
+    assert dg.materialize(
+        [a for a in ASSETS if set(a.keys) & {dg.AssetKey(k) for k in upstream}],
+        partition_key=DAY,
+        resources=resources,
+        selection=upstream,
+    ).success
     config = json.dumps({"resources": {"gemini": {"config": {"mode": "batch", "batch_poll_initial_s": 0.2}}}})
     child = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "gemini_assets.definitions",
-         "--select", "model_outputs", "--partition", DAY, "--config-json", config],
-        env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "gemini_assets.definitions",
+            "--select",
+            "model_outputs",
+            "--partition",
+            DAY,
+            "--config-json",
+            config,
+        ],
+        env={**os.environ},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     records_dir = tmp_path / "storage" / "batches" / DAY
     try:
@@ -210,28 +246,33 @@ def test_a_killed_process_mid_wait_is_resumed_by_another_process(store, seeded, 
         child.wait()
     assert len(emulator_batches(tmp_path)) == 1 and not served(tmp_path, "batchGenerateContent")
 
-    assert materialize(batch_max_wait_s=30).success  # this process, its own emulator, same state dir
+    assert materialize(batch_max_wait_s=30).success  # this process resumes the batch on the same emulator
     assert len(emulator_batches(tmp_path)) == 1
     assert len(served(tmp_path, "batchGenerateContent")) == seeded.valid
     batch = read_partition(store, "gemini_batches", DAY).iloc[0]
     assert batch["resumed"] == 1 and batch["state"] == "JOB_STATE_SUCCEEDED"
 
 
-def test_a_recorded_batch_the_provider_no_longer_has_is_submitted_again(store, seeded, tmp_path, monkeypatch):
-    knobs(monkeypatch, batch_delay_s=1.0)
+def test_a_recorded_batch_the_provider_no_longer_has_is_submitted_again(emulator, store, seeded, tmp_path, monkeypatch):
+    knobs(emulator, batch_delay_s=1.0)
     assert not materialize(raise_on_error=False, batch_max_wait_s=0.1).success
     for path in (tmp_path / "emulator" / "batches").glob("*"):
         path.unlink()  # deleted on the provider's side (batches.delete, or its retention)
     assert materialize(batch_max_wait_s=30).success
     batches = read_partition(store, "gemini_batches", DAY)
-    assert sorted(zip(batches["retired"], batches["state"])) == [(False, "JOB_STATE_SUCCEEDED"), (True, "JOB_STATE_DELETED")]
+    assert sorted(zip(batches["retired"], batches["state"], strict=False)) == [
+        (False, "JOB_STATE_SUCCEEDED"),
+        (True, "JOB_STATE_DELETED"),
+    ]
 
 
-def test_step_retries_resume_the_batch_inside_one_run(store, seeded, tmp_path, monkeypatch):
-    knobs(monkeypatch, batch_delay_s=1.0)
+def test_step_retries_resume_the_batch_inside_one_run(emulator, store, seeded, tmp_path, monkeypatch):
+    knobs(emulator, batch_delay_s=1.0)
     result = materialize(batch_max_wait_s=0.2, batch_step_retries=5, batch_retry_wait_s=0.1)
     assert result.success
-    restarts = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY" and e.step_key == "model_outputs"]
+    restarts = [
+        e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY" and e.step_key == "model_outputs"
+    ]
     assert restarts  # the step ended while the batch ran and Dagster ran it again
     assert len(emulator_batches(tmp_path)) == 1
     assert read_partition(store, "gemini_batches", DAY).iloc[0]["resumed"] == len(restarts)

@@ -12,15 +12,19 @@ from PIL import Image
 
 from gemini_assets.cli import main
 from gemini_assets.core.audit.log import LOG, AuditLog
-from gemini_assets.core.media.intake import media_id_for
-from gemini_devkit.samples.media import make_video
+from gemini_assets.core.config import load_settings
+from gemini_assets.core.stages.intake import media_id_for
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
-from gemini_devkit.emulator.server import start_emulator
-from gemini_devkit.emulator.state import read_served_log
 from gemini_assets_tests.core.privacy.test_sanitize import LOCATION_TAGS
 from gemini_assets_tests.landing import land
+from gemini_devkit.emulator.server import start_emulator
+from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit.samples.media import make_video
+
+# Whole-day materializations through Dagster and the emulator: slow.
+pytestmark = pytest.mark.slow
 
 DAY = "2026-11-15"
 GPS_TEXT = "Secret Street 1"
@@ -32,13 +36,20 @@ def gps_jpeg(seed: int = 3) -> bytes:
     exif.get_ifd(0x8825).update({1: "N", 2: (52.0, 31.0, 12.5), 0x1B: GPS_TEXT})
     buffer = io.BytesIO()
     rng = np.random.default_rng(seed)
-    Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(buffer, format="JPEG", exif=exif.tobytes())
+    Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(
+        buffer, format="JPEG", exif=exif.tobytes()
+    )
     return buffer.getvalue()
 
 
 def run(resources=None, selection=None, raise_on_error=True):
-    return dg.materialize(ASSETS, partition_key=DAY, resources={**default_resources(), **(resources or {})},
-                          selection=selection, raise_on_error=raise_on_error)
+    return dg.materialize(
+        ASSETS,
+        partition_key=DAY,
+        resources={**default_resources(), **(resources or {})},
+        selection=selection,
+        raise_on_error=raise_on_error,
+    )
 
 
 def received(state_dir) -> set[str]:
@@ -62,7 +73,10 @@ def test_only_stripped_copies_reach_the_model(store, tmp_path):
     stored = [p.read_bytes() for p in (tmp_path / "emulator" / "files").glob("*.bin")]
     assert stored and not any(b"loci" in blob or b"Jane" in blob for blob in stored)
     # the original stays untouched in media/
-    assert all(store.sha256(row.storage_key) == row.sha256 for row in read_partition(store, "validated_media", DAY).itertuples())
+    assert all(
+        store.sha256(row.storage_key) == row.sha256
+        for row in read_partition(store, "validated_media", DAY).itertuples()
+    )
 
 
 def test_restricted_items_never_leave_without_an_in_region_route(store, tmp_path, monkeypatch):
@@ -84,7 +98,10 @@ def test_restricted_items_never_leave_without_an_in_region_route(store, tmp_path
     assert media_id_for(restricted) in records.index
     assert len(read_served_log(tmp_path / "in_region")) == 1
     assert len(read_served_log(tmp_path / "emulator")) == 1  # the global endpoint saw nothing new
-    assert read_partition(store, "gemini_files", DAY).set_index("media_id").loc[media_id_for(restricted), "endpoint"] == "in_region"
+    assert (
+        read_partition(store, "gemini_files", DAY).set_index("media_id").loc[media_id_for(restricted), "endpoint"]
+        == "in_region"
+    )
 
 
 def test_audit_trail_covers_every_step_and_catches_tampering(store, tmp_path):
@@ -92,15 +109,25 @@ def test_audit_trail_covers_every_step_and_catches_tampering(store, tmp_path):
     land(store, f"landing/{DAY}/video_summary/u/clip.mp4", make_video("mp4", seconds=2.0, tags=LOCATION_TAGS))
     store.write_bytes(f"landing/{DAY}/product_recognition/u/nosidecar.jpg", gps_jpeg())
     assert run().success
-    events = {record["event"] for record in AuditLog(store).read(DAY)}
-    assert {"received", "validated", "stored", "quarantined", "sanitized", "uploaded", "delivery_decided",
-            "model_called", "remote_files_deleted", "output_validated"} <= events
+    events = {record["event"] for record in AuditLog.from_settings(store, load_settings()).read(DAY)}
+    assert {
+        "received",
+        "validated",
+        "stored",
+        "quarantined",
+        "sanitized",
+        "uploaded",
+        "delivery_decided",
+        "model_called",
+        "remote_files_deleted",
+        "output_validated",
+    } <= events
     assert CliRunner().invoke(main, ["audit", "verify", "--date", DAY]).exit_code == 0
 
     segment = next(store.walk_files(f"{LOG}/{DAY}")).key
     lines = store.read_bytes(segment).splitlines()
     first = json.loads(lines[0])
-    first["consent"] = True if first.get("consent") is not True else False
+    first["consent"] = first.get("consent") is not True
     store.write_bytes(segment, b"\n".join([json.dumps(first).encode(), *lines[1:]]) + b"\n")
     result = CliRunner().invoke(main, ["audit", "verify", "--date", DAY])
     assert result.exit_code == 1 and "record 0: content edited" in result.output

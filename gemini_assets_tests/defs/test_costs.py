@@ -1,17 +1,20 @@
 """Costs through real materializations: the emulator's own log is the provider's meter."""
 
-import json
 from collections import Counter
+from datetime import UTC
 
 import dagster as dg
 import pandas as pd
 import pytest
 
-from gemini_devkit.samples.day import seed_day
-from gemini_assets.core.storage.tables import partition_key, read_partition, write_partition
+from gemini_assets.core.storage.tables import read_partition, write_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
 from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit.samples.day import seed_day
+
+# Whole-day materializations through Dagster and the emulator: slow.
+pytestmark = pytest.mark.slow
 
 DAY = "2026-11-20"
 FLASH = {"gemini-3.8-flash": (0.75, 3.75)}  # USD per 1M input / output tokens (prices.csv, 2026)
@@ -22,7 +25,12 @@ def materialize(selection=None, day=DAY, raise_on_error=True, run_config=None, *
     if gemini:
         resources["gemini"] = GeminiResource(**gemini)
     return dg.materialize(
-        ASSETS, selection=selection, partition_key=day, resources=resources, raise_on_error=raise_on_error, run_config=run_config
+        ASSETS,
+        selection=selection,
+        partition_key=day,
+        resources=resources,
+        raise_on_error=raise_on_error,
+        run_config=run_config,
     )
 
 
@@ -30,9 +38,9 @@ def served(tmp_path):
     return [line for line in read_served_log(tmp_path / "emulator") if line["method"] == "generateContent"]
 
 
-def test_ledger_totals_equal_what_the_emulator_served(store, tmp_path, monkeypatch):
+def test_ledger_totals_equal_what_the_emulator_served(emulator, store, tmp_path, monkeypatch):
     # Two injected failures: failed attempts are ledger rows too (with no tokens, cost 0).
-    monkeypatch.setenv("GEMINI_EMULATOR_KNOBS", json.dumps({"script": [503, 500]}))
+    emulator.set_knobs(script=[503, 500])
     seed_day(store, DAY, 12)
     result = materialize(initial_backoff_s=0.01, max_backoff_s=0.02)
     ledger, log = read_partition(store, "call_ledger", DAY), served(tmp_path)
@@ -41,11 +49,17 @@ def test_ledger_totals_equal_what_the_emulator_served(store, tmp_path, monkeypat
     assert Counter(ledger["status_code"].tolist()) == Counter(line["status"] for line in log)
     assert int((ledger["status_code"] != 200).sum()) == 2 and int(ledger["is_retry"].sum()) == 2
     usage = [line["usage"] or {} for line in log]
-    for column, key in (("input_tokens", "promptTokenCount"), ("output_tokens", "candidatesTokenCount"),
-                        ("thinking_tokens", "thoughtsTokenCount"), ("cached_tokens", "cachedContentTokenCount")):
+    for column, key in (
+        ("input_tokens", "promptTokenCount"),
+        ("output_tokens", "candidatesTokenCount"),
+        ("thinking_tokens", "thoughtsTokenCount"),
+        ("cached_tokens", "cachedContentTokenCount"),
+    ):
         assert int(ledger[column].sum()) == sum(u.get(key, 0) for u in usage), column
     for modality in ("TEXT", "IMAGE"):
-        expected = sum(d["tokenCount"] for u in usage for d in u.get("promptTokensDetails", []) if d["modality"] == modality)
+        expected = sum(
+            d["tokenCount"] for u in usage for d in u.get("promptTokensDetails", []) if d["modality"] == modality
+        )
         assert int(ledger[f"{modality.lower()}_input_tokens"].sum()) == expected
 
     # Cost by hand from the served usage and the 2026 flash price.
@@ -58,8 +72,12 @@ def test_ledger_totals_equal_what_the_emulator_served(store, tmp_path, monkeypat
 
     # Numeric metadata, so the UI plots cost and tokens over time.
     meta = result.asset_materializations_for_node("call_ledger")[0].metadata
-    assert isinstance(meta["cost_usd"], dg.FloatMetadataValue) and meta["cost_usd"].value == pytest.approx(by_hand, rel=1e-9)
-    assert isinstance(meta["input_tokens"], dg.IntMetadataValue) and meta["input_tokens"].value == int(ledger["input_tokens"].sum())
+    assert isinstance(meta["cost_usd"], dg.FloatMetadataValue) and meta["cost_usd"].value == pytest.approx(
+        by_hand, rel=1e-9
+    )
+    assert isinstance(meta["input_tokens"], dg.IntMetadataValue) and meta["input_tokens"].value == int(
+        ledger["input_tokens"].sum()
+    )
     daily_meta = result.asset_materializations_for_node("daily_costs")[0].metadata
     assert isinstance(daily_meta["cost_per_item_usd"], dg.FloatMetadataValue)
     assert daily_meta["items"].value == int(costs["items"].sum())
@@ -107,13 +125,17 @@ def test_reconciliation_passes_on_a_matching_export_and_catches_a_discrepancy(st
     ledger = _ledger_moved_to(store, DAY)
 
     _, evaluation = _reconcile()
-    assert evaluation.passed and "awaiting_billing" in str(read_partition(store, "billing_reconciliation", DAY)["status"].tolist())
+    assert evaluation.passed and "awaiting_billing" in str(
+        read_partition(store, "billing_reconciliation", DAY)["status"].tolist()
+    )
 
     _billing_export(store, ledger)
     result, evaluation = _reconcile(raise_on_error=True)
     assert evaluation.passed
     table = read_partition(store, "billing_reconciliation", DAY)
-    assert table["status"].tolist() == ["match"] and table["billing_usd"].iloc[0] == pytest.approx(ledger["cost_usd"].sum())
+    assert table["status"].tolist() == ["match"] and table["billing_usd"].iloc[0] == pytest.approx(
+        ledger["cost_usd"].sum()
+    )
     assert result.asset_materializations_for_node("billing_reconciliation")[0].metadata["billing_usd"].value > 0
 
     _billing_export(store, ledger, factor=1.05)  # provider billed 5 % more than our books say
@@ -127,7 +149,9 @@ def test_reconciliation_passes_on_a_matching_export_and_catches_a_discrepancy(st
     assert evaluation.passed
 
     # A charge we never made (default tolerances) fails too.
-    _billing_export(store, ledger, extra=f"{DAY},Generative Language API,Gemini 3.1 Pro Preview input tokens,2.00,USD\n")
+    _billing_export(
+        store, ledger, extra=f"{DAY},Generative Language API,Gemini 3.1 Pro Preview input tokens,2.00,USD\n"
+    )
     _, evaluation = _reconcile()
     assert not evaluation.passed and "gemini-3.1-pro-preview: missing_in_ledger" in evaluation.description
 
@@ -138,18 +162,23 @@ def _budget_file(tmp_path, monkeypatch, usd):
     monkeypatch.setenv("GEMINI_ASSETS_BUDGETS", str(path))
 
 
+@pytest.mark.slow
 def test_budget_sends_the_rest_to_review_without_calling(store, tmp_path, monkeypatch):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
+    from gemini_assets.core.contracts.tables import ValidatedMediaRow
     from gemini_assets.core.costs.budget import estimate_usage
     from gemini_assets.core.gateway.pricing import PriceBook
-    from gemini_assets.core.tasks.catalog import get_task
+    from gemini_assets.core.privacy.filters import TextFilter
+    from gemini_assets.core.storage.tables import rows_from
+    from gemini_assets.core.tasks.catalog import TaskCatalog
 
     summary = seed_day(store, DAY, 12)
     materialize(["raw_media", "validated_media", "quarantined_media"])
-    item = read_partition(store, "validated_media", DAY).iloc[0].to_dict()
-    task = get_task(item["task"])
-    per_item = PriceBook().cost(task.model, datetime.now(timezone.utc).date(), estimate_usage(item, task, task.model))[0]
+    item = rows_from(read_partition(store, "validated_media", DAY), ValidatedMediaRow)[0]
+    task = TaskCatalog().get(item.task)
+    usage = estimate_usage(item, task, task.model, TextFilter())
+    per_item = PriceBook().cost(task.model, datetime.now(UTC).date(), usage)[0]
     budget = per_item * 1.5
     _budget_file(tmp_path, monkeypatch, budget)
 
@@ -163,7 +192,10 @@ def test_budget_sends_the_rest_to_review_without_calling(store, tmp_path, monkey
     review = read_partition(store, "review_queue", DAY)
     queued = set(review[review["reason_code"] == "budget_exceeded"]["media_id"])
     assert queued == set(refused["media_id"])
-    assert all("daily budget of product_recognition" in d for d in review[review["reason_code"] == "budget_exceeded"]["reason_detail"])
+    assert all(
+        "daily budget of product_recognition" in d
+        for d in review[review["reason_code"] == "budget_exceeded"]["reason_detail"]
+    )
     spent = float(read_partition(store, "call_ledger", DAY)["cost_usd"].sum())
     assert spent <= budget
 

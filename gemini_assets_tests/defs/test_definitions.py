@@ -1,8 +1,8 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from gemini_assets.core.storage.schemas import TABLES
+from gemini_assets.core.contracts.tables import TABLES
 from gemini_assets.definitions import defs
 
 
@@ -31,7 +31,7 @@ def test_schedule_runs_by_default_and_targets_yesterday():
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
             instance=instance,
-            scheduled_execution_time=datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc),
+            scheduled_execution_time=datetime(2026, 11, 25, 2, 0, tzinfo=UTC),
             repository_def=defs.get_repository_def(),
         )
         data = schedule.evaluate_tick(context)

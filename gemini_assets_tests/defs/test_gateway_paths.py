@@ -1,23 +1,24 @@
 """Gateway edge paths through real materializations: breaker, 429s, A/B routing, Files API cleanup.
 
-The pipeline's own emulator is tuned through GEMINI_EMULATOR_KNOBS; nothing is mocked.
+The tests' emulator (conftest) is tuned through its knobs; nothing is mocked.
 """
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
 import pytest
 
-from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import GeminiResource, default_resources
 from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit.samples.day import seed_day
+
+# Whole-day materializations through Dagster and the emulator: slow.
+pytestmark = pytest.mark.slow
 
 DAY = "2026-11-21"
-FAST = dict(initial_backoff_s=0.01, max_backoff_s=0.05, timeout_s=10)
+FAST = {"initial_backoff_s": 0.01, "max_backoff_s": 0.05, "timeout_s": 10}
 
 
 def materialize(**gemini):
@@ -34,8 +35,8 @@ def seeded(store):
     return seed_day(store, DAY, 16)
 
 
-def test_open_breaker_sends_the_rest_to_review_without_calling(store, seeded, tmp_path, monkeypatch):
-    monkeypatch.setenv("GEMINI_EMULATOR_KNOBS", json.dumps({"error_rate": 1.0, "error_codes": [503]}))
+def test_open_breaker_sends_the_rest_to_review_without_calling(emulator, store, seeded, tmp_path, monkeypatch):
+    emulator.set_knobs(error_rate=1.0, error_codes=[503])
     result = materialize(max_attempts=2, breaker_failures=3, breaker_reset_s=600, concurrency=1)
     assert result.success  # no API error fails the partition
 
@@ -55,8 +56,8 @@ def test_open_breaker_sends_the_rest_to_review_without_calling(store, seeded, tm
     assert "gemini-3.8-flash" in meta["breaker_opened"].value
 
 
-def test_429s_are_retried_and_every_attempt_reaches_the_ledger(store, seeded, tmp_path, monkeypatch):
-    monkeypatch.setenv("GEMINI_EMULATOR_KNOBS", json.dumps({"script": [429, 429, 503], "script_retry_s": 0.05}))
+def test_429s_are_retried_and_every_attempt_reaches_the_ledger(emulator, store, seeded, tmp_path, monkeypatch):
+    emulator.set_knobs(script=[429, 429, 503], script_retry_s=0.05)
     result = materialize(max_attempts=4, concurrency=2)
     assert result.success
     outputs = read_partition(store, "model_outputs", DAY)
@@ -77,12 +78,17 @@ def test_ab_challenger_share_is_recorded_in_every_table(store, seeded, tmp_path,
     assert materialize().success
     files = read_partition(store, "gemini_files", DAY)
     assert set(files["variant"]) == {"primary", "challenger"}
-    assert set(zip(files["variant"], files["model"])) == {
-        ("primary", "gemini-3.8-flash"), ("challenger", "gemini-3.5-flash")}
+    assert set(zip(files["variant"], files["model"], strict=False)) == {
+        ("primary", "gemini-3.8-flash"),
+        ("challenger", "gemini-3.5-flash"),
+    }
     outputs = read_partition(store, "model_outputs", DAY).set_index("media_id")
     assert (outputs.loc[files["media_id"], "variant"].values == files["variant"].values).all()
     ledger = read_partition(store, "call_ledger", DAY)
-    assert set(zip(ledger["model"], ledger["variant"])) == {("gemini-3.8-flash", "primary"), ("gemini-3.5-flash", "challenger")}
+    assert set(zip(ledger["model"], ledger["variant"], strict=False)) == {
+        ("gemini-3.8-flash", "primary"),
+        ("gemini-3.5-flash", "challenger"),
+    }
     served_models = {r["model"] for r in generate_log(tmp_path)}
     assert served_models == {"gemini-3.8-flash", "gemini-3.5-flash"}
 

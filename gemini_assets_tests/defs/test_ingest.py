@@ -18,7 +18,10 @@ def test_hostile_partition_succeeds_and_conserves_every_upload(backend_store):
         land(backend_store, f"landing/{DAY}/{case.task}/uploader/{case.name}", case.data)
 
     result = dg.materialize(
-        ASSETS, selection=["raw_media", "validated_media", "quarantined_media"], partition_key=DAY, resources=default_resources()
+        ASSETS,
+        selection=["raw_media", "validated_media", "quarantined_media"],
+        partition_key=DAY,
+        resources=default_resources(),
     )
 
     assert result.success
@@ -31,7 +34,7 @@ def test_hostile_partition_succeeds_and_conserves_every_upload(backend_store):
     assert set(valid["media_id"]).isdisjoint(quarantined["media_id"])
     assert set(valid["media_id"]) | set(quarantined["media_id"]) == set(raw["media_id"])
     expected = {case.name: case.expected for case in corpus}
-    got = dict(zip(quarantined["file_name"], quarantined["reason_code"]))
+    got = dict(zip(quarantined["file_name"], quarantined["reason_code"], strict=False))
     assert got == {name: code for name, code in expected.items() if code}
     assert set(valid["media_kind"]) == {"image", "audio", "video", "document"}
     for row in valid.itertuples():

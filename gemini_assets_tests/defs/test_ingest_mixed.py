@@ -1,11 +1,15 @@
 """A seeded day with every task runs end to end; non-image usage follows the measured media."""
 
 import dagster as dg
+import pytest
 
-from gemini_devkit.samples.day import ALL_TASKS, seed_day
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import default_resources
+from gemini_devkit.samples.day import ALL_TASKS, seed_day
+
+# Whole-day materializations through Dagster and the emulator: slow.
+pytestmark = pytest.mark.slow
 
 DAY = "2026-11-18"
 
@@ -16,7 +20,9 @@ def test_mixed_day_reaches_records_with_true_token_counts(store):
     assert result.success
     media = read_partition(store, "validated_media", DAY)
     assert len(media) == seeded.valid and set(media["media_kind"]) == {"image", "audio", "video", "document"}
-    outputs = read_partition(store, "model_outputs", DAY).merge(media[["media_id", "media_kind", "duration_s", "pages"]], on="media_id")
+    outputs = read_partition(store, "model_outputs", DAY).merge(
+        media[["media_id", "media_kind", "duration_s", "pages"]], on="media_id"
+    )
     assert set(outputs["status"]) == {"ok"}
     for row in outputs.itertuples():
         if row.media_kind == "audio":

@@ -7,11 +7,14 @@ import dagster as dg
 import pytest
 from PIL import Image
 
-from gemini_assets.core.media.intake import media_id_for
+from gemini_assets.core.stages.intake import media_id_for
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets.definitions import ASSETS
 from gemini_assets.defs.resources import default_resources
 from gemini_devkit.emulator.state import read_served_log
+
+# Whole-day materializations through Dagster and the emulator: slow.
+pytestmark = pytest.mark.slow
 
 DAY = "2026-11-19"
 

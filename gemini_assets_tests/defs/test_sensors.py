@@ -1,24 +1,26 @@
 """The landing sensor (cursor, settling, today's partition) and the cost tables' freshness policy."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from gemini_devkit.samples.day import seed_day
 from gemini_assets.definitions import defs
 from gemini_assets.defs.partitions import daily_partitions
 from gemini_assets.defs.resources import StorageResource
 from gemini_assets.defs.sensors import decide, landing_sensor
+from gemini_devkit.samples.day import seed_day
 
 
 def _today() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 def _tick(instance, root: str, cursor: str | None):
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"storage": StorageResource(root=root)},
+        instance=instance,
+        cursor=cursor,
+        resources={"storage": StorageResource(root=root)},
         repository_def=defs.get_repository_def(),
     )
     data = landing_sensor.evaluate_tick(context)
@@ -51,8 +53,12 @@ def test_launches_today_once_per_settled_set_of_uploads(store):
         data, cursor = _tick(instance, store.url, cursor)
         assert not data.run_requests and "none new" in data.skip_message  # cursor: no relaunch
 
-        store.write_bytes(f"landing/{today}/product_recognition/late/extra.jpg", store.read_bytes(
-            next(k for k in seed_day(store, "2026-03-01", 2).keys if k.endswith((".jpg", ".png", ".webp")))))
+        store.write_bytes(
+            f"landing/{today}/product_recognition/late/extra.jpg",
+            store.read_bytes(
+                next(k for k in seed_day(store, "2026-03-01", 2).keys if k.endswith((".jpg", ".png", ".webp")))
+            ),
+        )
         data, cursor = _tick(instance, store.url, cursor)
         assert not data.run_requests
         data, cursor = _tick(instance, store.url, cursor)

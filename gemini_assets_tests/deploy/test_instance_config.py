@@ -31,7 +31,9 @@ def test_instance_settings_from_the_shipped_file(tmp_path):
 def test_dagster_instance_info_accepts_it(tmp_path):
     shutil.copy(DEPLOY / "dagster.yaml", tmp_path / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "dagster", "instance", "info"], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "instance", "info"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "key: dagster/backfill" in done.stdout and "free_slots_after_run_end_seconds: 300" in done.stdout
 

@@ -13,17 +13,18 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
 import psycopg
 import pytest
 
-from gemini_devkit.samples.day import seed_day
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets_tests.deploy.postgres import PostgresCluster
+from gemini_devkit.samples.day import seed_day
+
+pytestmark = pytest.mark.postgres
 
 REPO = Path(__file__).resolve().parents[2]
 DAYS = ("2026-11-10", "2026-11-11")
@@ -54,13 +55,34 @@ def test_two_partitions_in_parallel_share_one_instance_and_one_limit(postgres, t
     dagster = Path(sys.executable).parent / "dagster"
     # Pools are created lazily by the first step that claims a slot; two processes doing that at
     # the same moment race on the same row (UniqueViolation). A deployment sets them once, first.
-    subprocess.run([str(dagster), "instance", "concurrency", "set", "gemini_api", "2"], cwd=REPO, check=True,
-                   capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [str(dagster), "instance", "concurrency", "set", "gemini_api", "2"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     processes = {
         day: subprocess.Popen(
-            [str(dagster), "asset", "materialize", "-m", "gemini_assets.definitions", "--select", "*",
-             "--partition", day, "--config-json", IN_PROCESS],
-            cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                str(dagster),
+                "asset",
+                "materialize",
+                "-m",
+                "gemini_assets.definitions",
+                "--select",
+                "*",
+                "--partition",
+                day,
+                "--config-json",
+                IN_PROCESS,
+            ],
+            cwd=REPO,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for day in DAYS
     }
@@ -79,7 +101,9 @@ def test_two_partitions_in_parallel_share_one_instance_and_one_limit(postgres, t
         first, second = (by_day[day] for day in DAYS)
         # In parallel: each run started before the other one ended.
         assert first.start_time < second.end_time and second.start_time < first.end_time
-        checks = instance.get_records_for_run(first.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+        checks = instance.get_records_for_run(
+            first.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
         assert checks and all(r.event_log_entry.dagster_event.event_specific_data.passed for r in checks)
 
     # One limit: each call saw the other process's calls in the same minute window.
@@ -90,7 +114,11 @@ def test_two_partitions_in_parallel_share_one_instance_and_one_limit(postgres, t
     assert highest > max(len(ledger) for ledger in ledgers.values()), "rpm counts of one run only: limiter not shared"
     assert highest <= calls
     with psycopg.connect(postgres.url("limiter")) as connection:
-        tables = [row[0] for row in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        ]
         assert any(name.endswith("_rpm") for name in tables), tables
     print(f"\n{calls} calls from 2 processes; highest rpm_used seen {highest}; limiter tables {sorted(tables)}")

@@ -7,6 +7,7 @@ ignores a polite signal (it can: notes/dagster.md §1.4).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -50,7 +51,7 @@ class DagsterDev:
     def start(self, timeout_s: float = 240) -> None:
         dagster = Path(sys.executable).parent / "dagster"
         command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)]
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - the server writes to it until stop() closes it
         self.process = subprocess.Popen(
             command, cwd=REPO, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -71,7 +72,9 @@ class DagsterDev:
         for entry in entries:
             loaded = (entry.get("locationOrLoadError") or {}).get("__typename")
             if loaded == "PythonError":
-                raise RuntimeError(f"code location {entry['name']} failed to load: {entry['locationOrLoadError']['message']}")
+                raise RuntimeError(
+                    f"code location {entry['name']} failed to load: {entry['locationOrLoadError']['message']}"
+                )
             if entry["name"] == "gemini_assets" and loaded == "RepositoryLocation":
                 return True
         return False
@@ -81,10 +84,8 @@ class DagsterDev:
             return
         group = self.process.pid  # start_new_session: the group id is the leader's pid
         _signal_group(group, signal.SIGINT)  # dagster dev's own shutdown of its children
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
         _signal_group(group, signal.SIGKILL)  # whatever is left of the group, the runs included
         self.process.wait(timeout=30)
         self._log.close()
@@ -96,7 +97,5 @@ class DagsterDev:
 
 
 def _signal_group(group: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(group, sig)
-    except ProcessLookupError:
-        pass

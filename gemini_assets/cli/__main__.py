@@ -1,0 +1,3 @@
+from gemini_assets.cli import main
+
+main()
