@@ -99,7 +99,7 @@ def _fact_matches(ctx: _Context, values: list[Any]) -> list[Any]:
 
 def _text_match(ctx: _Context, values: list[Any]) -> Any:
     # Context lines describe this very item, so they win over the generic prompt wording.
-    for text in ctx.prompt.context_lines + ["\n".join(ctx.prompt.texts)]:
+    for text in [*ctx.prompt.context_lines, "\n".join(ctx.prompt.texts)]:
         for value in values:
             words = re.escape(str(value)).replace("_", "[_ ]").replace(r"\-", "[- ]")
             if re.search(rf"(?<!\w){words}(?!\w)", text, re.IGNORECASE):
@@ -211,7 +211,11 @@ def _string_for(ctx: _Context, node: dict[str, Any], name: str) -> str:
     if any(key in name for key in ("name", "title", "product")):
         return product_phrase(prompt)
     if image is not None:
-        for key, value in (("format", image.format), ("orientation", image.orientation), ("brightness", image.brightness)):
+        for key, value in (
+            ("format", image.format),
+            ("orientation", image.orientation),
+            ("brightness", image.brightness),
+        ):
             if key in name:
                 return value
     if "mime" in name and prompt.media:

@@ -100,8 +100,11 @@ def _input_lines(store: StateStore, source: dict[str, Any]) -> list[dict[str, An
     wrapper = pick(source, "requests", default={}) or {}
     entries = pick(wrapper, "requests", default=[]) or []
     return [
-        {"key": str((pick(e, "metadata", default={}) or {}).get("key", i)), "request": pick(e, "request", default={}) or {},
-         "metadata": pick(e, "metadata")}
+        {
+            "key": str((pick(e, "metadata", default={}) or {}).get("key", i)),
+            "request": pick(e, "request", default={}) or {},
+            "metadata": pick(e, "metadata"),
+        }
         for i, e in enumerate(entries)
     ]
 
@@ -193,9 +196,16 @@ def _settle(store: StateStore, doc: dict[str, Any]) -> dict[str, Any]:
 def _answer_line(store: StateStore, doc: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
     key = line["key"]
     record: dict[str, Any] = {
-        "ts": rfc3339(utc_now()), "method": "batchGenerateContent", "model": doc["model"], "status": 500,
-        "usage": None, "media": [], "response_id": None, "service_tier": "batch",
-        "batch": f"batches/{doc['id']}", "key": key,
+        "ts": rfc3339(utc_now()),
+        "method": "batchGenerateContent",
+        "model": doc["model"],
+        "status": 500,
+        "usage": None,
+        "media": [],
+        "response_id": None,
+        "service_tier": "batch",
+        "batch": f"batches/{doc['id']}",
+        "key": key,
     }
     result: dict[str, Any] = {"key": key}
     if line.get("metadata") is not None:
@@ -231,8 +241,9 @@ def _store_output(store: StateStore, doc: dict[str, Any], results: list[dict[str
     file_id = store.new_file_id()
     part = store.uploads_dir / f"{file_id}.result"
     part.write_bytes(body)
-    meta = new_file_meta(file_id, f"batch-{doc['id']}-results", "application/jsonl", len(body),
-                         hashlib.sha256(body).digest())
+    meta = new_file_meta(
+        file_id, f"batch-{doc['id']}-results", "application/jsonl", len(body), hashlib.sha256(body).digest()
+    )
     meta["source"] = "GENERATED"
     store.put_file(file_id, meta, part)
     return {"responsesFile": f"files/{file_id}"}

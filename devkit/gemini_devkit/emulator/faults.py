@@ -18,8 +18,18 @@ PII_SENTENCE = " Contact jane.doe@example.com or +49 30 1234 5678."
 SENSITIVE_SENTENCE = " This item is strictly confidential."
 
 SHAPES = (
-    "fenced_json", "missing_field", "extra_field", "wrong_type", "oversized_array", "pii",
-    "sensitive", "low_confidence", "max_tokens", "safety_block", "safety_finish", "not_json",
+    "fenced_json",
+    "missing_field",
+    "extra_field",
+    "wrong_type",
+    "oversized_array",
+    "pii",
+    "sensitive",
+    "low_confidence",
+    "max_tokens",
+    "safety_block",
+    "safety_finish",
+    "not_json",
 )
 
 

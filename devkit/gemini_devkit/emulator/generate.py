@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .answers import choose_enum_value, describe, fill_schema
-from .faults import apply_shape, requested_shape
 from .errors import ApiError, invalid
+from .faults import apply_shape, requested_shape
 from .prompt import Prompt, parse_prompt
 from .protocol import Request, Response, pick
 from .state import StateStore, rfc3339, utc_now
@@ -49,7 +50,9 @@ def _generate(store: StateStore, request: Request, model: str, record: dict) -> 
     return Response.json(answer_document(store, request.json(), model, record))
 
 
-def answer_document(store: StateStore, body: dict[str, Any], model: str, record: dict, online: bool = True) -> dict[str, Any]:
+def answer_document(
+    store: StateStore, body: dict[str, Any], model: str, record: dict, online: bool = True
+) -> dict[str, Any]:
     """The GenerateContentResponse for one request body (also used per batch line, online=False:
     batch lines skip the online knobs, latency, scripted errors and per-minute quotas)."""
     contents = body.get("contents") or []

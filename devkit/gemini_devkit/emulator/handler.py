@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
@@ -44,10 +45,8 @@ class EmulatorServer(ThreadingHTTPServer):
         with self._open_lock:
             sockets = list(self._open)
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def handle_error(self, request, client_address) -> None:  # type: ignore[override]
         # Client disconnects mid-response are normal for a test server; keep stderr clean.
@@ -73,7 +72,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._handle()
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - signature from the base class
+    def log_message(self, format: str, *args) -> None:
         logger.debug("%s " + format, self.address_string(), *[_redact(a) for a in args])
 
     def _handle(self) -> None:
@@ -119,7 +118,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             is_upload=False,
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             headers=headers,
-            host=headers.get("host") or "%s:%s" % self.server.server_address[:2],
+            host=headers.get("host") or "{}:{}".format(*self.server.server_address[:2]),
             rfile=self.rfile,
             content_length=None,
             chunked=chunked,

@@ -26,7 +26,13 @@ KNOBS_ENV = "GEMINI_EMULATOR_KNOBS"
 # Script entries: an HTTP error code to answer, "slow" (answer after slow_s), or "ok".
 SCRIPT_CODES = {500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED", 429: "RESOURCE_EXHAUSTED"}
 BATCH_OUTCOMES = ("SUCCEEDED", "FAILED", "EXPIRED")
-LINE_ERROR_CODES = {400: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+LINE_ERROR_CODES = {
+    400: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 
 @dataclass
@@ -59,7 +65,9 @@ class Knobs:
         names = {f.name for f in fields(self)}
         unknown = set(changes) - names
         if unknown:
-            raise ValueError(f"unknown emulator knob(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}")
+            raise ValueError(
+                f"unknown emulator knob(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}"
+            )
         before = {name: getattr(self, name) for name in changes}
         for name, value in changes.items():
             setattr(self, name, value)
@@ -109,7 +117,7 @@ class Behaviour:
     def __init__(self, knobs: Knobs) -> None:
         self.knobs = knobs
         self._lock = threading.Lock()
-        self._random = random.Random(knobs.seed)
+        self._random = random.Random(knobs.seed)  # noqa: S311 - fault injection, not security
         self._windows: dict[str, _ModelWindows] = {}
         self.stats: dict[str, int] = {}
 
@@ -121,7 +129,7 @@ class Behaviour:
         with self._lock:
             self.knobs.update(changes)
             if "seed" in changes:
-                self._random = random.Random(self.knobs.seed)
+                self._random = random.Random(self.knobs.seed)  # noqa: S311 - fault injection
             if {"rpm", "tpm", "rpd", "minute_s", "day_s"} & set(changes):
                 self._windows.clear()
 
@@ -134,7 +142,9 @@ class Behaviour:
             if entry in SCRIPT_CODES and entry != 429:
                 raise ApiError(SCRIPT_CODES[entry], f"Injected {entry} by the emulator script.")
             if entry == 429:
-                raise quota_error(model, "GenerateRequestsPerMinutePerProjectPerModel", self.knobs.rpm or 0, self.knobs.script_retry_s)
+                raise quota_error(
+                    model, "GenerateRequestsPerMinutePerProjectPerModel", self.knobs.rpm or 0, self.knobs.script_retry_s
+                )
             self._admit(model, input_tokens)
             delay = self.knobs.latency_s + self._random.uniform(0, self.knobs.latency_jitter_s)
             if entry == "slow":
@@ -187,7 +197,15 @@ def quota_error(model: str, quota_id: str, limit: int, retry_s: float) -> ApiErr
                 }
             ],
         },
-        {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+        {
+            "@type": "type.googleapis.com/google.rpc.Help",
+            "links": [
+                {
+                    "description": "Learn more about Gemini API quotas",
+                    "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                }
+            ],
+        },
         {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_s:.3f}s"},
     ]
     message = (

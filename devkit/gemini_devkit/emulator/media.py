@@ -149,7 +149,9 @@ def _open(source: bytes | Path):
 def analyze_stream(source: bytes | Path, kind: str) -> StreamFacts:
     try:
         with _open(source) as handle, av.open(handle, metadata_errors="ignore") as container:
-            video = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
+            video = next(
+                (s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None
+            )
             audio = next(iter(container.streams.audio), None)
             spans: dict[str, list[float]] = {}
             for packet in container.demux(*(s for s in (video, audio) if s is not None)):
@@ -176,7 +178,7 @@ def analyze_stream(source: bytes | Path, kind: str) -> StreamFacts:
                 video_s=round(lengths.get("video", 0.0), 3),
                 audio_s=round(lengths.get("audio", 0.0), 3),
             )
-    except Exception as exc:  # FFmpeg raises many types for corrupt input
+    except Exception as exc:  # noqa: BLE001 - FFmpeg raises many types for corrupt input
         raise invalid(f"Unable to process input {kind}. ({type(exc).__name__})") from None
     if (kind == "video" and facts.video_codec is None) or (kind == "audio" and facts.audio_codec is None):
         raise invalid(f"Unable to process input {kind}: no {kind} stream.")
@@ -190,7 +192,7 @@ def analyze_pdf(source: bytes | Path) -> DocumentFacts:
             pages = len(reader.pages)
             title = str((reader.metadata or {}).get("/Title") or "").strip()
             text = reader.pages[0].extract_text() if pages else ""
-    except Exception as exc:  # pypdf raises many types for corrupt input
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types for corrupt input
         raise invalid(f"Unable to process input document. ({type(exc).__name__})") from None
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return DocumentFacts(pages=pages, title=title[:80], first_line=first_line[:80])
@@ -204,7 +206,7 @@ def analyze_image(data: bytes) -> ImageFacts:
         # draft() lets JPEG decode at reduced scale; sizes above were captured before it.
         image.draft("RGB", (_SAMPLE * 2, _SAMPLE * 2))
         small = image.convert("RGB").resize((_SAMPLE, _SAMPLE), Image.Resampling.BOX)
-    except Exception as exc:  # Pillow raises many types for corrupt input
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for corrupt input
         raise invalid(f"Unable to process input image. ({type(exc).__name__})") from None
     raw = small.tobytes()  # version-proof (getdata() is deprecated in Pillow 13)
     pixels = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]

@@ -93,7 +93,9 @@ def decode_base64(text: str) -> bytes:
     try:
         return base64.b64decode(normalized, validate=True)
     except (binascii.Error, ValueError):
-        raise invalid("Invalid value at 'contents.parts.inline_data.data' (TYPE_BYTES), Base64 decoding failed.") from None
+        raise invalid(
+            "Invalid value at 'contents.parts.inline_data.data' (TYPE_BYTES), Base64 decoding failed."
+        ) from None
 
 
 def _file_item(store: StateStore, file_data: dict[str, Any]) -> MediaItem:
@@ -104,7 +106,9 @@ def _file_item(store: StateStore, file_data: dict[str, Any]) -> MediaItem:
         raise invalid(f"Invalid file uri {uri!r}.")
     stored = get_live_file(store, match.group(0))
     if stored.meta.get("state") != "ACTIVE":
-        raise ApiError("FAILED_PRECONDITION", f"The File {stored.file_id} is not in an ACTIVE state and usage is not allowed.")
+        raise ApiError(
+            "FAILED_PRECONDITION", f"The File {stored.file_id} is not in an ACTIVE state and usage is not allowed."
+        )
     mime = pick(file_data, "mime_type", "mimeType") or stored.mime_type
     item = MediaItem("file", mime, stored.size, stored.sha256_hex)
     attach_facts(item, stored.data_path)  # a path: large videos are never read whole

@@ -94,7 +94,10 @@ def number_bounds(node: dict[str, Any]) -> tuple[float | None, float | None, boo
     """(low, high, low_exclusive, high_exclusive) across JSON Schema and OpenAPI spellings."""
     low, high = node.get("minimum"), node.get("maximum")
     low_ex = high_ex = False
-    ex_min, ex_max = pick(node, "exclusiveMinimum", "exclusive_minimum"), pick(node, "exclusiveMaximum", "exclusive_maximum")
+    ex_min, ex_max = (
+        pick(node, "exclusiveMinimum", "exclusive_minimum"),
+        pick(node, "exclusiveMaximum", "exclusive_maximum"),
+    )
     if isinstance(ex_min, bool):
         low_ex = ex_min
     elif isinstance(ex_min, (int, float)):

@@ -8,15 +8,15 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from .handler import EmulatorServer
 from .knobs import KNOBS_ENV, Knobs, knobs_from_env, load_knobs
+from .state import StateStore
 
 KnobsSource = Knobs | dict | str | None
-from .state import StateStore
 
 DEFAULT_PORT = 8765
 STATE_DIR_ENV = "GEMINI_EMULATOR_STATE_DIR"
@@ -57,7 +57,7 @@ def _bind(state_dir: str | Path, host: str, port: int, knobs: KnobsSource = None
 
 def _client_host(host: str) -> str:
     # A wildcard bind is reachable on loopback; hand clients an address they can dial.
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - a comparison, no bind
 
 
 def start_emulator(

@@ -1,4 +1,4 @@
-"""Token accounting that mirrors the documented Gemini rules (notes/gemini-api.md §2 "Tokens").
+"""Token accounting that mirrors the documented Gemini rules (the Gemini API docs on tokens).
 
 Counts come from the measured media (media.py): images by size or media resolution, audio at
 32 tokens per second, video at 258 tokens per frame sampled at 1 fps plus 32 per second for
@@ -9,7 +9,7 @@ media resolution's budget on Gemini 3+, MEDIUM = 560 by default).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from .media import MediaItem
 from .prompt import Prompt
@@ -63,9 +63,7 @@ def _image_tokens(item: MediaItem, model: str, default_resolution: str | None) -
     if item.resolution_tokens:
         return item.resolution_tokens
     level = (
-        _normalize_resolution(item.resolution)
-        or _normalize_resolution(default_resolution)
-        or DEFAULT_IMAGE_RESOLUTION
+        _normalize_resolution(item.resolution) or _normalize_resolution(default_resolution) or DEFAULT_IMAGE_RESOLUTION
     )
     return RESOLUTION_TOKENS[level]
 

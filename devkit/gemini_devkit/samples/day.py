@@ -17,13 +17,20 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from gemini_devkit.samples.media import AUDIO_FORMATS, VIDEO_FORMATS, make_audio, make_pdf, make_video
 from gemini_assets.core.storage.objectstore import ObjectStore
+from gemini_devkit.samples.media import AUDIO_FORMATS, VIDEO_FORMATS, make_audio, make_pdf, make_video
 
 COLOURS = {
-    "red": (200, 30, 40), "orange": (240, 140, 20), "yellow": (235, 210, 40), "green": (40, 150, 60),
-    "blue": (30, 70, 200), "purple": (120, 50, 160), "pink": (240, 130, 180), "brown": (120, 75, 35),
-    "black": (20, 20, 20), "gray": (128, 128, 128),
+    "red": (200, 30, 40),
+    "orange": (240, 140, 20),
+    "yellow": (235, 210, 40),
+    "green": (40, 150, 60),
+    "blue": (30, 70, 200),
+    "purple": (120, 50, 160),
+    "pink": (240, 130, 180),
+    "brown": (120, 75, 35),
+    "black": (20, 20, 20),
+    "gray": (128, 128, 128),
 }
 PRODUCTS = [  # (name, category, drawing)
     ("ceramic mug", "kitchenware", "mug"),
@@ -40,9 +47,17 @@ ALL_TASKS = "all"  # seed_day(task=ALL_TASKS) / `gemini-assets seed --task all`:
 # Share of a seeded day per other task (the rest are product photos for the image task).
 OTHER_TASK_SHARE = {"document_extraction": 0.1, "video_summary": 0.1, "audio_summary": 0.1}
 DOCUMENTS = [  # (document type, title, labelled fields)
-    ("invoice", "Invoice", [("Invoice number", "INV-2026-{n:04d}"), ("Date", "2026-11-{d:02d}"), ("Total", "{amount}.00 EUR")]),
+    (
+        "invoice",
+        "Invoice",
+        [("Invoice number", "INV-2026-{n:04d}"), ("Date", "2026-11-{d:02d}"), ("Total", "{amount}.00 EUR")],
+    ),
     ("receipt", "Receipt", [("Store", "Shop Lyon"), ("Date", "2026-11-{d:02d}"), ("Amount paid", "{amount}.50 EUR")]),
-    ("letter", "Delivery notice", [("Order", "ORD-{n:05d}"), ("Carrier", "Parcel Express"), ("Expected", "2026-12-{d:02d}")]),
+    (
+        "letter",
+        "Delivery notice",
+        [("Order", "ORD-{n:05d}"), ("Carrier", "Parcel Express"), ("Expected", "2026-12-{d:02d}")],
+    ),
 ]
 
 
@@ -53,21 +68,36 @@ class SeedSummary:
     keys: list[str]
 
 
-def _draw_product(shape: str, colour: tuple[int, int, int], size: tuple[int, int], busy: bool, rng: random.Random) -> Image.Image:
+def _draw_product(
+    shape: str, colour: tuple[int, int, int], size: tuple[int, int], busy: bool, rng: random.Random
+) -> Image.Image:
     width, height = size
     image = Image.new("RGB", size, (245, 245, 245))
     draw = ImageDraw.Draw(image)
     if busy:
         for _ in range(12):
             x, y = rng.randrange(width), rng.randrange(height)
-            draw.rectangle([x, y, x + width // 6, y + height // 6], fill=tuple(rng.randrange(150, 230) for _ in range(3)))
+            draw.rectangle(
+                [x, y, x + width // 6, y + height // 6], fill=tuple(rng.randrange(150, 230) for _ in range(3))
+            )
     cx, cy, s = width // 2, height // 2, min(width, height) // 3
     if shape == "mug":
         draw.rectangle([cx - s // 2, cy - s // 2, cx + s // 2, cy + s // 2], fill=colour)
         draw.arc([cx + s // 3, cy - s // 4, cx + s, cy + s // 4], 270, 90, fill=colour, width=max(2, s // 8))
     elif shape == "shirt":
-        draw.polygon([(cx - s, cy - s // 2), (cx - s // 3, cy - s), (cx + s // 3, cy - s), (cx + s, cy - s // 2),
-                      (cx + s // 2, cy - s // 4), (cx + s // 2, cy + s), (cx - s // 2, cy + s), (cx - s // 2, cy - s // 4)], fill=colour)
+        draw.polygon(
+            [
+                (cx - s, cy - s // 2),
+                (cx - s // 3, cy - s),
+                (cx + s // 3, cy - s),
+                (cx + s, cy - s // 2),
+                (cx + s // 2, cy - s // 4),
+                (cx + s // 2, cy + s),
+                (cx - s // 2, cy + s),
+                (cx - s // 2, cy - s // 4),
+            ],
+            fill=colour,
+        )
     elif shape == "phone":
         draw.rounded_rectangle([cx - s // 2, cy - s, cx + s // 2, cy + s], radius=s // 6, fill=colour)
         draw.rectangle([cx - s // 2 + 6, cy - s + 12, cx + s // 2 - 6, cy + s - 20], fill=(30, 30, 30))
@@ -85,7 +115,9 @@ def _draw_product(shape: str, colour: tuple[int, int, int], size: tuple[int, int
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format={"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt], **({"quality": 88} if fmt != "png" else {}))
+    image.save(
+        buffer, format={"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt], **({"quality": 88} if fmt != "png" else {})
+    )
     return buffer.getvalue()
 
 
@@ -108,7 +140,11 @@ def _large_photo(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
     # Noise does not compress: a PNG above the inline limit, so the Files API path runs too.
     side = 1400
     noise = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
-    return f"studio_scan_{index:04d}.png", _encode(noise, "png"), {"uploader": "studio", "consent": True, "context": "high-resolution studio scan"}
+    return (
+        f"studio_scan_{index:04d}.png",
+        _encode(noise, "png"),
+        {"uploader": "studio", "consent": True, "context": "high-resolution studio scan"},
+    )
 
 
 def _document_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
@@ -124,7 +160,9 @@ def _video_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
     name, _, _ = rng.choice(PRODUCTS)
     colour_name = rng.choice(list(COLOURS))
     ext = rng.choice(sorted(VIDEO_FORMATS))
-    data = make_video(ext, seconds=rng.choice([1.0, 2.0, 3.0]), colour=COLOURS[colour_name], with_audio=rng.random() < 0.7)
+    data = make_video(
+        ext, seconds=rng.choice([1.0, 2.0, 3.0]), colour=COLOURS[colour_name], with_audio=rng.random() < 0.7
+    )
     sidecar = {"uploader": rng.choice(UPLOADERS), "consent": True, "context": f"short clip of a {colour_name} {name}"}
     return f"clip_{index:04d}.{ext}", data, sidecar
 
@@ -133,7 +171,11 @@ def _audio_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
     ext = rng.choice(sorted(AUDIO_FORMATS))
     freq = rng.choice([220.0, 330.0, 440.0, 660.0])
     data = make_audio(ext, seconds=rng.choice([1.0, 2.0, 3.0]), freq=freq, seed=index)
-    sidecar = {"uploader": rng.choice(UPLOADERS), "consent": True, "context": f"voice memo {index} (test tone {freq:.0f} Hz)"}
+    sidecar = {
+        "uploader": rng.choice(UPLOADERS),
+        "consent": True,
+        "context": f"voice memo {index} (test tone {freq:.0f} Hz)",
+    }
     return f"memo_{index:04d}.{ext}", data, sidecar
 
 
@@ -142,7 +184,12 @@ def _invalid_other_uploads(rng: random.Random) -> list[tuple[str, str, bytes, di
     clip = make_video("mp4", seconds=2.0)
     memo = make_audio("mp3", seconds=3.0)
     return [
-        ("document_extraction", "statement.pdf", b"<!DOCTYPE html><html><body>bank statement</body></html>", {"uploader": "mobile-app", "consent": True}),
+        (
+            "document_extraction",
+            "statement.pdf",
+            b"<!DOCTYPE html><html><body>bank statement</body></html>",
+            {"uploader": "mobile-app", "consent": True},
+        ),
         ("video_summary", "interrupted_clip.mp4", clip[: len(clip) // 2], {"uploader": "mobile-app", "consent": True}),
         ("audio_summary", "clip_as_audio.mp3", clip, {"uploader": "shop-lyon", "consent": True}),
         ("audio_summary", "cut_memo.mp3", memo[: len(memo) // 3], {"uploader": "warehouse-7", "consent": True}),
@@ -155,9 +202,17 @@ def _invalid_uploads(rng: random.Random) -> list[tuple[str, bytes, dict | bytes 
     Image.new("P", (64, 64)).save(gif, format="GIF")
     return [
         ("empty_upload.png", b"", {"uploader": "mobile-app", "consent": True}),
-        ("invoice.jpg", b"<!DOCTYPE html><html><body>not an image</body></html>", {"uploader": "mobile-app", "consent": True}),
+        (
+            "invoice.jpg",
+            b"<!DOCTYPE html><html><body>not an image</body></html>",
+            {"uploader": "mobile-app", "consent": True},
+        ),
         ("interrupted_upload.jpg", jpeg[: len(jpeg) * 3 // 5], {"uploader": "shop-lyon", "consent": True}),
-        ("thumbnail.png", _encode(Image.new("RGB", (16, 16), (200, 30, 40)), "png"), {"uploader": "shop-berlin", "consent": True}),
+        (
+            "thumbnail.png",
+            _encode(Image.new("RGB", (16, 16), (200, 30, 40)), "png"),
+            {"uploader": "shop-berlin", "consent": True},
+        ),
         ("animation.png", gif.getvalue(), {"uploader": "mobile-app", "consent": True}),
         ("notes.txt", b"remember to photograph the red mug", None),
         ("broken_sidecar.jpg", jpeg, b"{not json"),
@@ -172,7 +227,7 @@ def seed_day(
     Photos go to ``task``. With ``task="all"`` photos go to product_recognition and, from 10
     uploads on, about 10% each go to the document, video and audio tasks as well.
     """
-    rng = random.Random(f"{day}-{count}")
+    rng = random.Random(f"{day}-{count}")  # noqa: S311 - reproducible sample data, not security
     mixed = task == ALL_TASKS
     task = IMAGE_TASK if mixed else task
     others = {name: int(count * share) for name, share in OTHER_TASK_SHARE.items()} if mixed and count >= 10 else {}
@@ -194,7 +249,9 @@ def seed_day(
         key = f"{folder}/{name}"
         store.write_bytes(key, data)
         if sidecar is not None:
-            store.write_bytes(key + ".meta.json", sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode())
+            store.write_bytes(
+                key + ".meta.json", sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode()
+            )
         keys.append(key)
         if progress:
             progress(1)

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from PIL import Image
 
 # extension -> (FFmpeg muxer, audio encoder, sample rate)
 AUDIO_FORMATS = {
@@ -48,7 +49,9 @@ def _encode_audio(out, stream, rate: int, samples: np.ndarray) -> None:
         out.mux(packet)
 
 
-def make_audio(ext: str, seconds: float = 1.5, freq: float = 440.0, noise: float = 0.02, seed: int = 0, tags: dict | None = None) -> bytes:
+def make_audio(
+    ext: str, seconds: float = 1.5, freq: float = 440.0, noise: float = 0.02, seed: int = 0, tags: dict | None = None
+) -> bytes:
     muxer, codec, rate = AUDIO_FORMATS[ext]
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=muxer) as out:
@@ -134,3 +137,16 @@ def assemble_pdf(objects: list[bytes], info_id: int | None = None) -> bytes:
     info = b" /Info %d 0 R" % info_id if info_id else b""
     out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info, xref)
     return bytes(out)
+
+
+def make_png(
+    size: tuple[int, int] = (640, 480), color: tuple[int, int, int] = (230, 20, 20), white_share: float = 0.01
+) -> bytes:
+    """A `color` PNG whose top `white_share` of rows is white, so there is more than one colour."""
+    image = Image.new("RGB", size, color)
+    band = round(size[1] * white_share)
+    if band:
+        image.paste(Image.new("RGB", (size[0], band), (255, 255, 255)), (0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

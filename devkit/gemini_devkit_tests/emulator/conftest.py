@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from google import genai
 from google.genai import types
-from PIL import Image
 
 from gemini_devkit.emulator import EmulatorHandle, start_emulator
 
@@ -41,19 +39,6 @@ def make_client(base_url: str) -> genai.Client:
 def client(emulator: EmulatorHandle) -> Iterator[genai.Client]:
     with make_client(emulator.url) as sdk_client:
         yield sdk_client
-
-
-def png_bytes(
-    size: tuple[int, int] = (640, 480), color: tuple[int, int, int] = (230, 20, 20), white_share: float = 0.01
-) -> bytes:
-    """A `color` PNG whose top `white_share` of rows is white, so there is more than one colour."""
-    image = Image.new("RGB", size, color)
-    band = round(size[1] * white_share)
-    if band:
-        image.paste(Image.new("RGB", (size[0], band), (255, 255, 255)), (0, 0))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def raw_request(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):

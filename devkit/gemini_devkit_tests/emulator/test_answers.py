@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 
 from gemini_devkit.emulator.answers import fill_schema, product_phrase
-from gemini_devkit.emulator.generate import answer_text
 from gemini_devkit.emulator.errors import ApiError
+from gemini_devkit.emulator.generate import answer_text
 from gemini_devkit.emulator.prompt import Prompt, parse_prompt
 from gemini_devkit.emulator.state import StateStore
-
-from .conftest import png_bytes
+from gemini_devkit.samples.media import make_png
 
 
 def _prompt(tmp_path: Path, png: bytes, *texts: str) -> Prompt:
@@ -24,7 +23,7 @@ def _prompt(tmp_path: Path, png: bytes, *texts: str) -> Prompt:
 
 
 def test_image_facts(tmp_path: Path) -> None:
-    prompt = _prompt(tmp_path, png_bytes((200, 200), (20, 160, 50), white_share=0.3))
+    prompt = _prompt(tmp_path, make_png((200, 200), (20, 160, 50), white_share=0.3))
     image = prompt.first_image
     assert (image.width, image.height, image.format, image.orientation) == (200, 200, "PNG", "square")
     assert image.colors == ["green", "white"] and image.brightness == "medium"
@@ -48,7 +47,7 @@ def test_json_schema_with_defs_refs_optional_and_bounds(tmp_path: Path) -> None:
         },
         "required": ["palette_colors"],
     }
-    prompt = _prompt(tmp_path, png_bytes((640, 480)), "Context: Nordic wool blanket; 2 pieces")
+    prompt = _prompt(tmp_path, make_png((640, 480)), "Context: Nordic wool blanket; 2 pieces")
     answer = fill_schema(prompt, schema)
     assert answer == {
         "palette_colors": ["red", "grey"],
@@ -73,7 +72,7 @@ def test_openapi_schema_ordering_and_nullable(tmp_path: Path) -> None:
         },
         "property_ordering": ["main_colour", "kind", "note", "confidence"],
     }
-    answer = fill_schema(_prompt(tmp_path, png_bytes(), "x"), schema)
+    answer = fill_schema(_prompt(tmp_path, make_png(), "x"), schema)
     assert list(answer) == ["main_colour", "kind", "note", "confidence"]
     assert answer == {"main_colour": "red", "kind": "image", "note": "red landscape image", "confidence": 0.6}
 
@@ -82,21 +81,26 @@ def test_openapi_schema_ordering_and_nullable(tmp_path: Path) -> None:
     ("config", "expected"),
     [
         ({"responseMimeType": "text/x.enum", "responseSchema": {"type": "STRING", "enum": ["a", "red"]}}, "red"),
-        ({"response_mime_type": "application/json"}, json.dumps({"description": "A 64x64 square PNG image, mostly red, medium brightness."})),
+        (
+            {"response_mime_type": "application/json"},
+            json.dumps({"description": "A 64x64 square PNG image, mostly red, medium brightness."}),
+        ),
         ({}, "A 64x64 square PNG image, mostly red, medium brightness."),
     ],
 )
 def test_answer_modes(tmp_path: Path, config: dict, expected: str) -> None:
-    assert answer_text(_prompt(tmp_path, png_bytes((64, 64), white_share=0)), config) == expected
+    assert answer_text(_prompt(tmp_path, make_png((64, 64), white_share=0)), config) == expected
 
 
 def test_product_phrase_without_context(tmp_path: Path) -> None:
-    assert product_phrase(_prompt(tmp_path, png_bytes(), "no context here")) == "unidentified item"
+    assert product_phrase(_prompt(tmp_path, make_png(), "no context here")) == "unidentified item"
 
 
 def test_bad_inline_data_is_invalid_argument(tmp_path: Path) -> None:
     with pytest.raises(ApiError) as bad_base64:
-        parse_prompt(StateStore(tmp_path), {"contents": [{"parts": [{"inlineData": {"data": "***", "mimeType": "image/png"}}]}]})
+        parse_prompt(
+            StateStore(tmp_path), {"contents": [{"parts": [{"inlineData": {"data": "***", "mimeType": "image/png"}}]}]}
+        )
     assert bad_base64.value.status == "INVALID_ARGUMENT"
     with pytest.raises(ApiError) as not_an_image:
         _prompt(tmp_path, b"not a png")

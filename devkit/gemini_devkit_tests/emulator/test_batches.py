@@ -11,19 +11,24 @@ from google.genai import errors, types
 
 from gemini_devkit.emulator import start_emulator
 from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit.samples.media import make_png
 
-from .conftest import make_client, png_bytes
+from .conftest import make_client
 
 MODEL = "gemini-3.8-flash"
 SCHEMA = {"type": "object", "properties": {"label": {"type": "string"}}, "required": ["label"]}
 
 
 def inline(key: str, text: str = "Describe the image.") -> types.InlinedRequest:
-    parts = [types.Part.from_bytes(data=png_bytes(), mime_type="image/png"), types.Part.from_text(text=text)]
+    parts = [types.Part.from_bytes(data=make_png(), mime_type="image/png"), types.Part.from_text(text=text)]
     return types.InlinedRequest(
         contents=[types.Content(role="user", parts=parts)],
-        config=types.GenerateContentConfig(system_instruction="Be terse.", response_mime_type="application/json",
-                                           response_json_schema=SCHEMA, max_output_tokens=256),
+        config=types.GenerateContentConfig(
+            system_instruction="Be terse.",
+            response_mime_type="application/json",
+            response_json_schema=SCHEMA,
+            max_output_tokens=256,
+        ),
         metadata={"key": key},
     )
 
@@ -33,7 +38,9 @@ def jsonl_file(client, keys: list[str]) -> str:
         json.dumps({"key": k, "request": {"contents": [{"role": "user", "parts": [{"text": f"hello {k}"}]}]}}) + "\n"
         for k in keys
     )
-    uploaded = client.files.upload(file=io.BytesIO(lines.encode()), config=types.UploadFileConfig(mime_type="application/jsonl"))
+    uploaded = client.files.upload(
+        file=io.BytesIO(lines.encode()), config=types.UploadFileConfig(mime_type="application/jsonl")
+    )
     return uploaded.name
 
 
@@ -96,7 +103,10 @@ def test_jsonl_input_gives_a_downloadable_jsonl_result_file(emulator, client):
 def test_line_errors_by_key_and_answer_shape_directives(emulator, client):
     emulator.set_knobs(batch_delay_s=0.1, batch_line_error_keys=["bad"], batch_line_error_code=503)
     src = [inline("good"), inline("bad"), inline("shaped", "Context: [[emulate:not_json]]")]
-    answers = {a.metadata["key"]: a for a in wait_done(client, client.batches.create(model=MODEL, src=src).name).dest.inlined_responses}
+    answers = {
+        a.metadata["key"]: a
+        for a in wait_done(client, client.batches.create(model=MODEL, src=src).name).dest.inlined_responses
+    }
     assert answers["bad"].response is None and answers["bad"].error.code == 503
     assert json.loads(answers["good"].response.text)
     assert answers["shaped"].response.text.startswith("Sure!")  # the directive shaped this line

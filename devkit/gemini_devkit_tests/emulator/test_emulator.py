@@ -12,20 +12,21 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 from google.genai import errors, types
 from pydantic import BaseModel, Field
 
 from gemini_devkit.emulator import read_served_log, start_emulator
+from gemini_devkit.samples.media import make_png
 
-from .conftest import make_client, png_bytes, raw_request
+from .conftest import make_client, raw_request
 
 MODEL = "gemini-3.8-flash"
 
 
-class Color(str, enum.Enum):
+class Color(enum.StrEnum):
     red = "red"
     green = "green"
     blue = "blue"
@@ -39,7 +40,7 @@ class Product(BaseModel):
     shade: Literal["red", "green", "blue", "other"]
     description: str
     confidence: float = Field(ge=0, le=1)
-    product_name: Optional[str] = None
+    product_name: str | None = None
     width: int
 
 
@@ -60,7 +61,7 @@ def _check_red_product(text: str) -> Product:
 
 @pytest.mark.parametrize("schema_kind", ["json_schema", "openapi", "file_uri"])
 def test_structured_answer_is_true_to_the_image(client, schema_kind: str) -> None:
-    png = png_bytes()
+    png = make_png()
     media = types.Part.from_bytes(data=png, mime_type="image/png")
     config = _json_config(response_json_schema=Product.model_json_schema())
     if schema_kind == "openapi":
@@ -83,7 +84,7 @@ def test_enum_from_text_raises_confidence(client) -> None:
         confidence: float = Field(ge=0, le=1)
 
     config = _json_config(response_json_schema=Category.model_json_schema())
-    media = types.Part.from_bytes(data=png_bytes(), mime_type="image/png")
+    media = types.Part.from_bytes(data=make_png(), mime_type="image/png")
     hinted = client.models.generate_content(model=MODEL, contents=[media, "Context: running shoes"], config=config)
     assert Category.model_validate_json(hinted.text) == Category(category="shoes", confidence=0.9)
     plain = client.models.generate_content(model=MODEL, contents=[media, "Classify."], config=config)
@@ -91,7 +92,7 @@ def test_enum_from_text_raises_confidence(client) -> None:
 
 
 def test_plain_text_answer_describes_media(client) -> None:
-    media = types.Part.from_bytes(data=png_bytes((300, 600), (20, 40, 220), white_share=0.3), mime_type="image/png")
+    media = types.Part.from_bytes(data=make_png((300, 600), (20, 40, 220), white_share=0.3), mime_type="image/png")
     response = client.models.generate_content(model=MODEL, contents=[media, "What is this?"])
     assert response.text == "A 300x600 portrait PNG image, mostly blue and white, medium brightness."
 
@@ -114,7 +115,7 @@ def _details(usage) -> dict[str, int]:
 )
 def test_usage_metadata(client, model, size, resolution, image_tokens) -> None:
     prompt = "Describe this picture in one sentence, please."
-    contents = [types.Part.from_bytes(data=png_bytes(size), mime_type="image/png"), prompt]
+    contents = [types.Part.from_bytes(data=make_png(size), mime_type="image/png"), prompt]
     response = client.models.generate_content(
         model=model, contents=contents, config=types.GenerateContentConfig(media_resolution=resolution)
     )
@@ -129,7 +130,7 @@ def test_usage_metadata(client, model, size, resolution, image_tokens) -> None:
 
 
 def test_max_output_tokens_truncates(client) -> None:
-    media = types.Part.from_bytes(data=png_bytes(), mime_type="image/png")
+    media = types.Part.from_bytes(data=make_png(), mime_type="image/png")
     config = _json_config(response_json_schema=Product.model_json_schema(), max_output_tokens=5)
     response = client.models.generate_content(model=MODEL, contents=[media, "Describe"], config=config)
     assert response.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
@@ -147,25 +148,36 @@ def test_error_bodies(emulator) -> None:
     assert headers["Content-Type"].startswith("application/json")
     status, _, body = raw_request(f"{emulator.url}/v1beta/nothing/here", headers={"x-goog-api-key": "k"})
     assert status == 404 and json.loads(body)["error"] == {
-        "code": 404, "message": json.loads(body)["error"]["message"], "status": "NOT_FOUND", "details": []
+        "code": 404,
+        "message": json.loads(body)["error"]["message"],
+        "status": "NOT_FOUND",
+        "details": [],
     }
     status, _, body = raw_request(url, "POST", b"{not json", {"x-goog-api-key": "k"})
     assert status == 400 and json.loads(body)["error"]["status"] == "INVALID_ARGUMENT"
 
 
 def test_served_log_matches_what_clients_received(client, emulator) -> None:
-    png = png_bytes()
+    png = make_png()
     contents = [types.Part.from_bytes(data=png, mime_type="image/png"), "Describe"]
     generated = client.models.generate_content(model=MODEL, contents=contents)
     counted = client.models.count_tokens(model=MODEL, contents=contents)
     with pytest.raises(errors.ClientError):
-        client.models.generate_content(model=MODEL, contents=[types.Part.from_uri(file_uri="files/nope", mime_type="image/png")])
+        client.models.generate_content(
+            model=MODEL, contents=[types.Part.from_uri(file_uri="files/nope", mime_type="image/png")]
+        )
     log = read_served_log(emulator.state_dir)
-    assert [(e["method"], e["status"]) for e in log] == [("generateContent", 200), ("countTokens", 200), ("generateContent", 403)]
+    assert [(e["method"], e["status"]) for e in log] == [
+        ("generateContent", 200),
+        ("countTokens", 200),
+        ("generateContent", 403),
+    ]
     first = log[0]
     assert first["model"] == MODEL and first["response_id"] == generated.response_id
     assert first["usage"] == generated.usage_metadata.model_dump(mode="json", exclude_none=True, by_alias=True)
-    assert first["media"] == [{"source": "inline", "mime_type": "image/png", "bytes": len(png), "sha256": hashlib.sha256(png).hexdigest()}]
+    assert first["media"] == [
+        {"source": "inline", "mime_type": "image/png", "bytes": len(png), "sha256": hashlib.sha256(png).hexdigest()}
+    ]
     assert log[1]["usage"]["totalTokens"] == counted.total_tokens
     assert "test-key" not in (emulator.state_dir / "served.jsonl").read_text()
 
@@ -174,7 +186,7 @@ def test_two_emulators_share_state(emulator, tmp_path: Path) -> None:
     second = start_emulator(emulator.state_dir)
     try:
         with make_client(emulator.url) as first_client, make_client(second.url + "/some/prefix/") as second_client:
-            uploaded = second_client.files.upload(file=io.BytesIO(png_bytes()), config={"mime_type": "image/png"})
+            uploaded = second_client.files.upload(file=io.BytesIO(make_png()), config={"mime_type": "image/png"})
             assert first_client.files.get(name=uploaded.name).sha256_hash == uploaded.sha256_hash
             media = types.Part.from_uri(file_uri=uploaded.uri, mime_type="image/png")
             first_client.models.generate_content(model=MODEL, contents=[media, "Describe"])

@@ -15,14 +15,16 @@ from pathlib import Path
 import pytest
 from google.genai import errors, types
 
-from .conftest import png_bytes, raw_request
+from gemini_devkit.samples.media import make_png
+
+from .conftest import raw_request
 
 
 def test_upload_get_list_delete(client, tmp_path: Path) -> None:
     path = tmp_path / "red.png"
-    path.write_bytes(png_bytes())
+    path.write_bytes(make_png())
     by_path = client.files.upload(file=path, config={"mime_type": "image/png", "display_name": "x"})
-    by_stream = client.files.upload(file=io.BytesIO(png_bytes((10, 10))), config={"mime_type": "image/png"})
+    by_stream = client.files.upload(file=io.BytesIO(make_png((10, 10))), config={"mime_type": "image/png"})
     assert by_path.state == types.FileState.ACTIVE and by_path.display_name == "x"
     assert by_path.size_bytes == path.stat().st_size
     assert by_path.sha256_hash == base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
@@ -57,7 +59,7 @@ def test_ten_mib_upload_goes_in_two_chunks(client, emulator, caplog) -> None:
 
 
 def test_expired_file_is_denied(client, emulator) -> None:
-    uploaded = client.files.upload(file=io.BytesIO(png_bytes()), config={"mime_type": "image/png"})
+    uploaded = client.files.upload(file=io.BytesIO(make_png()), config={"mime_type": "image/png"})
     meta_path = emulator.state_dir / "files" / f"{uploaded.name[6:]}.json"
     meta = json.loads(meta_path.read_text())
     meta["expirationTime"] = "2000-01-01T00:00:00.000000Z"

@@ -13,7 +13,8 @@ from google.genai import errors, types
 
 from gemini_devkit.emulator import start_emulator
 from gemini_devkit.emulator.state import read_served_log
-from gemini_devkit_tests.emulator.conftest import make_client, png_bytes, raw_request
+from gemini_devkit.samples.media import make_png
+from gemini_devkit_tests.emulator.conftest import make_client, raw_request
 
 MODEL = "gemini-3.8-flash"
 
@@ -101,7 +102,7 @@ def test_slow_answer_beyond_the_client_timeout(emulator):
 @pytest.mark.parametrize("outcome", ["ACTIVE", "FAILED"])
 def test_files_stay_processing_then_settle(emulator, client, outcome):
     emulator.set_knobs(processing_s=0.4, processing_outcome=outcome)
-    uploaded = client.files.upload(file=io.BytesIO(png_bytes()), config={"mime_type": "image/png"})
+    uploaded = client.files.upload(file=io.BytesIO(make_png()), config={"mime_type": "image/png"})
     assert uploaded.state == types.FileState.PROCESSING
     with pytest.raises(errors.ClientError) as caught:  # not usable while processing
         client.models.generate_content(model=MODEL, contents=[uploaded, "what is it?"])
@@ -114,7 +115,7 @@ def test_files_stay_processing_then_settle(emulator, client, outcome):
 
 def test_expired_files_are_denied(emulator, client):
     emulator.set_knobs(file_ttl_s=0.3)
-    uploaded = client.files.upload(file=io.BytesIO(png_bytes()), config={"mime_type": "image/png"})
+    uploaded = client.files.upload(file=io.BytesIO(make_png()), config={"mime_type": "image/png"})
     assert client.files.get(name=uploaded.name).state == types.FileState.ACTIVE
     time.sleep(0.4)
     with pytest.raises(errors.ClientError) as caught:

@@ -20,7 +20,9 @@ def details(response) -> dict[str, int]:
 @pytest.mark.parametrize("ext,mime", [("wav", "audio/wav"), ("mp3", "audio/mp3"), ("flac", "audio/flac")])
 def test_audio_is_32_tokens_per_second(client, ext, mime):
     data = make_audio(ext, seconds=3.0)
-    response = client.models.generate_content(model=GEMINI_3, contents=[types.Part.from_bytes(data=data, mime_type=mime), PROMPT])
+    response = client.models.generate_content(
+        model=GEMINI_3, contents=[types.Part.from_bytes(data=data, mime_type=mime), PROMPT]
+    )
     audio = details(response)["AUDIO"]
     assert 3 * 32 <= audio <= math.ceil(3.2 * 32)  # encoder padding adds a few ms
     assert "3.0-second" in response.text or "3.1-second" in response.text
@@ -29,13 +31,17 @@ def test_audio_is_32_tokens_per_second(client, ext, mime):
 
 def test_video_is_258_per_frame_at_1_fps_plus_its_audio(client):
     data = make_video("mp4", seconds=3.0, size=(176, 144), fps=10)
-    response = client.models.generate_content(model=GEMINI_3, contents=[types.Part.from_bytes(data=data, mime_type="video/mp4"), PROMPT])
+    response = client.models.generate_content(
+        model=GEMINI_3, contents=[types.Part.from_bytes(data=data, mime_type="video/mp4"), PROMPT]
+    )
     counts = details(response)
     assert counts["VIDEO"] == 3 * 258
     assert 3 * 32 <= counts["AUDIO"] <= math.ceil(3.1 * 32)
     assert "176x144 h264 video" in response.text and "aac audio" in response.text
     silent = make_video("webm", seconds=2.0, with_audio=False)
-    response = client.models.generate_content(model=GEMINI_3, contents=[types.Part.from_bytes(data=silent, mime_type="video/webm"), PROMPT])
+    response = client.models.generate_content(
+        model=GEMINI_3, contents=[types.Part.from_bytes(data=silent, mime_type="video/webm"), PROMPT]
+    )
     assert details(response) == {"TEXT": math.ceil(len(PROMPT) / 4), "VIDEO": 2 * 258}
     assert "no audio track" in response.text
 
@@ -66,5 +72,7 @@ def test_undecodable_audio_is_invalid_argument(client):
     from google.genai import errors
 
     with pytest.raises(errors.ClientError) as caught:
-        client.models.generate_content(model=GEMINI_3, contents=[types.Part.from_bytes(data=b"not audio", mime_type="audio/wav"), PROMPT])
+        client.models.generate_content(
+            model=GEMINI_3, contents=[types.Part.from_bytes(data=b"not audio", mime_type="audio/wav"), PROMPT]
+        )
     assert caught.value.code == 400
