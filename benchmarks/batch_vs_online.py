@@ -20,22 +20,26 @@ import time
 from pathlib import Path
 
 
-def run_mode(work: Path, mode: str, day: str, count: int, concurrency: int) -> dict:
+def run_mode(work: Path, mode: str, day: str, count: int, concurrency: int, knobs: dict) -> dict:
     import dagster as dg
 
-    from gemini_devkit.samples.day import seed_day
     from gemini_assets.core.storage.objectstore import ObjectStore
     from gemini_assets.core.storage.tables import read_partition
     from gemini_assets.definitions import ASSETS
     from gemini_assets.defs.resources import GeminiResource, default_resources
+    from gemini_devkit.emulator import start_emulator
+    from gemini_devkit.samples.day import seed_day
 
-    os.environ["GEMINI_ASSETS_STORAGE"] = str(work / mode / "storage")
-    os.environ["GEMINI_EMULATOR_STATE_DIR"] = str(work / mode / "emulator")
-    store = ObjectStore()
+    emulator = start_emulator(work / mode / "emulator", knobs=knobs)  # a fresh emulator per mode
+    os.environ.update(GEMINI_ASSETS_STORAGE=str(work / mode / "storage"), GOOGLE_GEMINI_BASE_URL=emulator.url)
+    store = ObjectStore(str(work / mode / "storage"))
     seeded = seed_day(store, day, count)  # deterministic for (day, count): both modes see the same day
     gemini = GeminiResource(mode=mode, concurrency=concurrency, batch_poll_initial_s=1.0, batch_poll_max_s=5.0)
     started = time.perf_counter()
-    result = dg.materialize(ASSETS, partition_key=day, resources={**default_resources(), "gemini": gemini})
+    try:
+        result = dg.materialize(ASSETS, partition_key=day, resources={**default_resources(), "gemini": gemini})
+    finally:
+        emulator.stop()
     total_s = time.perf_counter() - started
     assert result.success
     step = next(e for e in result.all_events if e.event_type_value == "STEP_SUCCESS" and e.step_key == "model_outputs")
@@ -66,21 +70,26 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="gemini-assets-batch-bench-"))
     os.environ.update(
         NO_PROXY="127.0.0.1,localhost",
-        GEMINI_EMULATOR_KNOBS=json.dumps({"latency_s": args.latency_s, "batch_delay_s": args.batch_delay_s}),
+        GEMINI_ASSETS_BACKEND="emulator",
+        GEMINI_ASSETS_AUDIT_KEY=str(work / "audit_ed25519.pem"),
+        GEMINI_ASSETS_LIMITER=f"sqlite://{work / 'limiter'}",
         DAGSTER_HOME=str(work / "dagster_home"),
     )
     (work / "dagster_home").mkdir()
     os.environ.pop("GEMINI_API_KEY", None)
+    knobs = {"latency_s": args.latency_s, "batch_delay_s": args.batch_delay_s}
 
-    online = run_mode(work, "online", args.date, args.count, args.concurrency)
-    batch = run_mode(work, "batch", args.date, args.count, args.concurrency)
+    online = run_mode(work, "online", args.date, args.count, args.concurrency, knobs)
+    batch = run_mode(work, "batch", args.date, args.count, args.concurrency, knobs)
     report = {
         "count": args.count,
         "emulator": {"latency_s": args.latency_s, "batch_delay_s": args.batch_delay_s},
         "concurrency": args.concurrency,
         "online": online,
         "batch": batch,
-        "cost_ratio_batch_over_online": round(batch["cost_usd"] / online["cost_usd"], 4) if online["cost_usd"] else None,
+        "cost_ratio_batch_over_online": round(batch["cost_usd"] / online["cost_usd"], 4)
+        if online["cost_usd"]
+        else None,
         "model_outputs_wall_clock_diff_s": round(batch["model_outputs_s"] - online["model_outputs_s"], 2),
         "cpus": os.cpu_count(),
     }

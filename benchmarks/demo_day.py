@@ -27,9 +27,13 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="gemini-assets-bench-"))
+    from gemini_devkit.emulator import start_emulator
+
+    emulator = start_emulator(work / "emulator", knobs={})  # the backend is chosen explicitly, as ./run demo does
     os.environ.update(
+        GEMINI_ASSETS_BACKEND="emulator",
+        GOOGLE_GEMINI_BASE_URL=emulator.url,
         GEMINI_ASSETS_STORAGE=str(work / "storage"),
-        GEMINI_EMULATOR_STATE_DIR=str(work / "emulator"),
         NO_PROXY="127.0.0.1,localhost",
         GEMINI_ASSETS_AUDIT_KEY=str(work / "audit_ed25519.pem"),
         GEMINI_ASSETS_LIMITER=f"sqlite://{work / 'limiter'}",
@@ -39,12 +43,13 @@ def main() -> int:
 
     import dagster as dg
 
-    from gemini_devkit.samples.day import seed_day
     from gemini_assets.core.storage.objectstore import ObjectStore
     from gemini_assets.definitions import defs
+    from gemini_devkit.samples.day import seed_day
 
     started = time.perf_counter()
-    summary = seed_day(ObjectStore(), args.date, args.count)  # product photos, as the demo-day target asks
+    store = ObjectStore(str(work / "storage"))
+    summary = seed_day(store, args.date, args.count)  # product photos, as the demo-day target asks
     seed_s = time.perf_counter() - started
 
     runs = []

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from gemini_assets.core.gateway.base import GenerateRequest, MediaRef
-from gemini_assets.core.gateway.gemini import GeminiGateway, RetrySettings
+from gemini_assets.core.contracts.calls import GenerateRequest, MediaRef
+from gemini_assets.core.gateway.gemini.client import GeminiGateway, RetrySettings
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter
 from gemini_assets.core.gateway.routing import Limits
 
@@ -40,11 +40,14 @@ PROMPT = "Describe the product in one sentence."
 
 
 def tiny_pngs(count: int, seed: int = 4) -> list[bytes]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible test images, not security
     images = []
     for _ in range(count):
         image = Image.new("RGB", (48, 48), tuple(rng.randrange(256) for _ in range(3)))
-        image.paste(Image.new("RGB", (16, 16), tuple(rng.randrange(256) for _ in range(3))), (rng.randrange(32), rng.randrange(32)))
+        image.paste(
+            Image.new("RGB", (16, 16), tuple(rng.randrange(256) for _ in range(3))),
+            (rng.randrange(32), rng.randrange(32)),
+        )
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
         images.append(buffer.getvalue())
@@ -53,8 +56,19 @@ def tiny_pngs(count: int, seed: int = 4) -> list[bytes]:
 
 def start_emulator_process(state_dir: Path, knobs: dict) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gemini_devkit.emulator", "--port", "0", "--state-dir", str(state_dir), "--knobs", json.dumps(knobs)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gemini_devkit.emulator",
+            "--port",
+            "0",
+            "--state-dir",
+            str(state_dir),
+            "--knobs",
+            json.dumps(knobs),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = process.stdout.readline()  # "Gemini emulator listening on http://127.0.0.1:PORT (state: ...)"
     return process, line.split("listening on ", 1)[1].split(" ", 1)[0]
@@ -78,7 +92,9 @@ def run_gateway(url: str, images: list[bytes], limiter_dir: Path, rpm: int, conc
     gateway = GeminiGateway("bench-key", url, RetrySettings(max_attempts=6, timeout_s=30), limiter)
 
     def one(data: bytes):
-        request = GenerateRequest(MODEL, "Answer in JSON.", PROMPT, MediaRef("image/png", data=data, size_bytes=len(data)), SCHEMA, 256)
+        request = GenerateRequest(
+            MODEL, "Answer in JSON.", PROMPT, MediaRef("image/png", data=data, size_bytes=len(data)), SCHEMA, 256
+        )
         return gateway.generate(request)
 
     started = time.monotonic()
@@ -110,10 +126,20 @@ def run_naive(url: str, images: list[bytes], folder: Path) -> dict:
     started = time.monotonic()
     for path in paths:
         encoded = base64.b64encode(path.read_bytes()).decode()
-        body = {"contents": [{"role": "user", "parts": [{"inlineData": {"mimeType": "image/png", "data": encoded}}, {"text": PROMPT}]}],
-                "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": SCHEMA}}
-        request = urllib.request.Request(f"{url}/v1beta/models/{MODEL}:generateContent", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json", "x-goog-api-key": "bench-key"})
+        body = {
+            "contents": [
+                {
+                    "role": "user",
+                    "parts": [{"inlineData": {"mimeType": "image/png", "data": encoded}}, {"text": PROMPT}],
+                }
+            ],
+            "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": SCHEMA},
+        }
+        request = urllib.request.Request(
+            f"{url}/v1beta/models/{MODEL}:generateContent",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "x-goog-api-key": "bench-key"},
+        )
         try:
             with opener.open(request, timeout=60) as response:
                 ok += response.status == 200
@@ -132,8 +158,13 @@ def limiter_cost(folder: Path, acquires: int = 2000) -> dict:
         samples.append((time.perf_counter() - started) * 1e6)
     limiter.close()
     samples.sort()
-    return {"acquires": acquires, "p50_us": samples[len(samples) // 2], "p95_us": samples[int(len(samples) * 0.95)],
-            "mean_us": statistics.fmean(samples), "dimensions": 3}
+    return {
+        "acquires": acquires,
+        "p50_us": samples[len(samples) // 2],
+        "p95_us": samples[int(len(samples) * 0.95)],
+        "mean_us": statistics.fmean(samples),
+        "dimensions": 3,
+    }
 
 
 def window_utilisation(times: list[float], limit: int, window_s: float = 60.0) -> dict:
@@ -146,12 +177,16 @@ def window_utilisation(times: list[float], limit: int, window_s: float = 60.0) -
         start += 1.0
     if not counts:
         return {"full_windows": 0}
-    return {"full_windows": len(counts), "mean_fraction": statistics.fmean(counts) / limit, "max_in_window": max(counts)}
+    return {
+        "full_windows": len(counts),
+        "mean_fraction": statistics.fmean(counts) / limit,
+        "max_in_window": max(counts),
+    }
 
 
 def wire_by_path(url: str, count: int = 10) -> dict:
     """Bytes received by the server per media byte for ~100 KB images: inline base64 vs Files API."""
-    rng = random.Random(9)
+    rng = random.Random(9)  # noqa: S311 - reproducible test images, not security
     images = []
     for _ in range(count):
         buffer = io.BytesIO()
@@ -160,17 +195,25 @@ def wire_by_path(url: str, count: int = 10) -> dict:
     gateway = GeminiGateway("bench-key", url, RetrySettings(timeout_s=30))
     before = control(url, "stats")
     for data in images:
-        gateway.generate(GenerateRequest(MODEL, "Answer in JSON.", PROMPT, MediaRef("image/png", data=data), SCHEMA, 256))
+        gateway.generate(
+            GenerateRequest(MODEL, "Answer in JSON.", PROMPT, MediaRef("image/png", data=data), SCHEMA, 256)
+        )
     middle = control(url, "stats")
     for data in images:
         remote = gateway.upload(io.BytesIO(data), "image/png", "bench")
-        gateway.generate(GenerateRequest(MODEL, "Answer in JSON.", PROMPT, MediaRef("image/png", file_uri=remote.uri), SCHEMA, 256))
+        gateway.generate(
+            GenerateRequest(MODEL, "Answer in JSON.", PROMPT, MediaRef("image/png", file_uri=remote.uri), SCHEMA, 256)
+        )
     after = control(url, "stats")
     gateway.close()
     media = sum(map(len, images))
     inline = middle.get("bytes_in_generateContent", 0) - before.get("bytes_in_generateContent", 0)
     files = sum(after.get(k, 0) - middle.get(k, 0) for k in ("bytes_in_generateContent", "bytes_in_upload"))
-    return {"image_bytes_mean": media / count, "inline_per_media_byte": inline / media, "files_api_per_media_byte": files / media}
+    return {
+        "image_bytes_mean": media / count,
+        "inline_per_media_byte": inline / media,
+        "files_api_per_media_byte": files / media,
+    }
 
 
 class Emulator:
@@ -180,7 +223,7 @@ class Emulator:
         self.state_dir = state_dir
         self.process, self.url = start_emulator_process(state_dir, knobs)
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -216,15 +259,29 @@ def main() -> None:
     achieved_rpm = 60 * ours["items"] / ours["elapsed_s"]
     naive_rpm = 60 * naive["items"] / naive["elapsed_s"]
     report = {
-        "setup": {"items": args.items, "rpm_quota": args.rpm, "latency_s": "1-2 (uniform)", "concurrency": args.concurrency,
-                  "image_bytes_mean": media_bytes / len(images), "minute_window_s": 60},
-        "gateway": {**ours, "achieved_rpm": achieved_rpm, "fraction_of_limit": achieved_rpm / args.rpm,
-                    "windows": window_utilisation(times, args.rpm),
-                    "share_429": ours["attempts_429"] / ours["attempts"],
-                    "wire_bytes_per_media_byte": stats_ours["bytes_in_generateContent"] / media_bytes},
-        "naive_sequential": {**naive, "achieved_rpm": naive_rpm, "fraction_of_limit": naive_rpm / args.rpm,
-                             "projected_s_for_all_items": naive["elapsed_s"] * args.items / naive["items"],
-                             "wire_bytes_per_media_byte": stats_naive.get("bytes_in_generateContent", 0) / sum(map(len, naive_images))},
+        "setup": {
+            "items": args.items,
+            "rpm_quota": args.rpm,
+            "latency_s": "1-2 (uniform)",
+            "concurrency": args.concurrency,
+            "image_bytes_mean": media_bytes / len(images),
+            "minute_window_s": 60,
+        },
+        "gateway": {
+            **ours,
+            "achieved_rpm": achieved_rpm,
+            "fraction_of_limit": achieved_rpm / args.rpm,
+            "windows": window_utilisation(times, args.rpm),
+            "share_429": ours["attempts_429"] / ours["attempts"],
+            "wire_bytes_per_media_byte": stats_ours["bytes_in_generateContent"] / media_bytes,
+        },
+        "naive_sequential": {
+            **naive,
+            "achieved_rpm": naive_rpm,
+            "fraction_of_limit": naive_rpm / args.rpm,
+            "projected_s_for_all_items": naive["elapsed_s"] * args.items / naive["items"],
+            "wire_bytes_per_media_byte": stats_naive.get("bytes_in_generateContent", 0) / sum(map(len, naive_images)),
+        },
         "wire_by_path_100kb_images": wire,
         "limiter_cost_per_acquire": cost,
     }

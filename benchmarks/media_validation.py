@@ -18,28 +18,36 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
 DAY = "2026-01-01"
+CONSENT = {"uploader": "benchmark", "consent": True, "residency": "global"}
 
 
 def throughput(files: int) -> dict[str, float]:
-    from gemini_devkit.samples import media as sm
-    from gemini_assets.core.media.intake import scan_landing, validate_and_store
     from gemini_assets.core.media.policy import DEFAULT_POLICY
     from gemini_assets.core.media.probe import Prober
-    from gemini_devkit.samples.day import seed_day
+    from gemini_assets.core.stages.intake import scan_landing, validate_and_store
     from gemini_assets.core.storage.objectstore import ObjectStore
-    from gemini_assets.core.tasks.catalog import task_kinds
+    from gemini_assets.core.tasks.catalog import TaskCatalog
+    from gemini_devkit.samples import media as sm
+    from gemini_devkit.samples.day import seed_day
 
     results = {}
     makers = {
-        "audio_summary": lambda i: (f"a{i}.{list(sm.AUDIO_FORMATS)[i % 6]}", sm.make_audio(list(sm.AUDIO_FORMATS)[i % 6], seconds=3.0, seed=i)),
-        "video_summary": lambda i: (f"v{i}.{list(sm.VIDEO_FORMATS)[i % 3]}", sm.make_video(list(sm.VIDEO_FORMATS)[i % 3], seconds=3.0, size=(320, 240), fps=25, colour=(i % 255, 80, 80))),
+        "audio_summary": lambda i: (
+            f"a{i}.{list(sm.AUDIO_FORMATS)[i % 6]}",
+            sm.make_audio(list(sm.AUDIO_FORMATS)[i % 6], seconds=3.0, seed=i),
+        ),
+        "video_summary": lambda i: (
+            f"v{i}.{list(sm.VIDEO_FORMATS)[i % 3]}",
+            sm.make_video(
+                list(sm.VIDEO_FORMATS)[i % 3], seconds=3.0, size=(320, 240), fps=25, colour=(i % 255, 80, 80)
+            ),
+        ),
         "document_extraction": lambda i: (f"d{i}.pdf", sm.make_pdf([[f"Invoice {i}", "Total 9.00 EUR"]] * (1 + i % 5))),
     }
     with tempfile.TemporaryDirectory() as tmp, Prober(DEFAULT_POLICY.probe) as prober:
@@ -48,16 +56,23 @@ def throughput(files: int) -> dict[str, float]:
         for task, make in makers.items():
             for i in range(files):
                 name, data = make(i)
-                store.write_bytes(f"landing/{DAY}/{task}/bench/{name}", data)
-        rows = scan_landing(store, DAY)
-        validate_and_store(store, rows[0], DAY, DEFAULT_POLICY, task_kinds(), prober)  # child start-up
+                land(store, f"landing/{DAY}/{task}/bench/{name}", data)
+        rows, catalog = scan_landing(store, DAY), TaskCatalog()
+        validate_and_store(store, rows[0], DAY, DEFAULT_POLICY, catalog, prober)  # child start-up
         for task in ("product_recognition", *makers):
-            mine = [r for r in rows if r["task"] == task]
+            mine = [r for r in rows if r.task == task]
             started = time.perf_counter()
             for row in mine:
-                validate_and_store(store, row, DAY, DEFAULT_POLICY, task_kinds(), prober)
+                validate_and_store(store, row, DAY, DEFAULT_POLICY, catalog, prober)
             results[task] = round(len(mine) / (time.perf_counter() - started), 1)
     return results
+
+
+def land(store, key: str, data: bytes) -> None:
+    """An upload as uploaders make it: the file and a sidecar giving consent (the consent gate is
+    judged after the parser, so a file without one would be parsed and then quarantined)."""
+    store.write_bytes(key, data)
+    store.write_bytes(key + ".meta.json", json.dumps(CONSENT).encode())
 
 
 def write_big_video(path: Path, target_bytes: int) -> float:
@@ -97,26 +112,34 @@ def write_big_video(path: Path, target_bytes: int) -> float:
 
 def ingest_one(root: str) -> None:
     """Child mode: scan and ingest one day, print JSON with peak RSS of this process and the probe."""
-    from gemini_assets.core.media.intake import scan_landing, validate_and_store
     from gemini_assets.core.media.policy import DEFAULT_POLICY
     from gemini_assets.core.media.probe import Prober
+    from gemini_assets.core.stages.intake import scan_landing, validate_and_store
     from gemini_assets.core.storage.objectstore import ObjectStore
-    from gemini_assets.core.tasks.catalog import task_kinds
+    from gemini_assets.core.tasks.catalog import TaskCatalog
 
     store = ObjectStore(root)
     started = time.perf_counter()
     with Prober(DEFAULT_POLICY.probe) as prober:
         rows = scan_landing(store, DAY)
-        results = [validate_and_store(store, r, DAY, DEFAULT_POLICY, task_kinds(), prober) for r in rows]
+        results = [validate_and_store(store, r, DAY, DEFAULT_POLICY, TaskCatalog(), prober) for r in rows]
     accepted = [r.accepted for r in results if r.accepted]
-    print(json.dumps({
-        "seconds": round(time.perf_counter() - started, 1),
-        "accepted": len(accepted),
-        "verdict": accepted[0] and {k: accepted[0][k] for k in ("mime_type", "duration_s", "frames", "width", "height", "codecs")}
-        if accepted else [r.quarantined for r in results],
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "probe_child_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-    }))
+    rejected = [r.quarantined.model_dump(mode="json") for r in results if r.quarantined]
+    print(
+        json.dumps(
+            {
+                "seconds": round(time.perf_counter() - started, 1),
+                "accepted": len(accepted),
+                "verdict": accepted[0].model_dump(
+                    mode="json", include={"mime_type", "duration_s", "frames", "width", "height", "codecs"}
+                )
+                if accepted
+                else rejected,
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "probe_child_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 def big_video(gib: float) -> dict:
@@ -124,6 +147,7 @@ def big_video(gib: float) -> dict:
         landing = Path(tmp, "landing", DAY, "video_summary", "bench")
         landing.mkdir(parents=True)
         path = landing / "big.mp4"
+        path.with_name("big.mp4.meta.json").write_text(json.dumps(CONSENT))
         started = time.perf_counter()
         seconds = write_big_video(path, int(gib * 2**30))
         made = time.perf_counter() - started
@@ -131,7 +155,9 @@ def big_video(gib: float) -> dict:
             [sys.executable, __file__, "--ingest-one", tmp], capture_output=True, text=True, check=True
         ).stdout
         report = json.loads(out.strip().splitlines()[-1])
-        report.update(file_mib=round(path.stat().st_size / 2**20), video_seconds=round(seconds, 1), generate_s=round(made, 1))
+        report.update(
+            file_mib=round(path.stat().st_size / 2**20), video_seconds=round(seconds, 1), generate_s=round(made, 1)
+        )
         return report
 
 

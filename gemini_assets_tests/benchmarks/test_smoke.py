@@ -1,0 +1,80 @@
+"""Every benchmark script still runs, at a tiny size: a benchmark nobody can run measures nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+TINY = {
+    "media_validation.py": ["--files", "2", "--big-gib", "0.01"],
+    "demo_day.py": ["--count", "6", "--repeat", "2"],
+    "batch_vs_online.py": ["--count", "6", "--latency-s", "0", "--batch-delay-s", "0.3"],
+    "gateway_throughput.py": ["--items", "12", "--baseline-items", "2", "--concurrency", "4"],
+}
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_benchmark_script_has_a_smoke_run():
+    assert {p.name for p in BENCHMARKS.glob("*.py")} == set(TINY)
+
+
+def run(script: str, tmp_path: Path) -> list[dict]:
+    env = {k: v for k, v in os.environ.items() if k not in ("GEMINI_ASSETS_BACKEND", "GOOGLE_GEMINI_BASE_URL")}
+    env["HOME"] = str(tmp_path)  # caches and keys of the run stay in the test's folder
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *TINY[script]],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(block) for block in _json_blocks(done.stdout)]
+
+
+def _json_blocks(text: str) -> list[str]:
+    """The top-level JSON objects a script printed (pretty-printed, one after another)."""
+    blocks, current = [], []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            current = [line]
+        elif current:
+            current.append(line)
+            if line.startswith("}"):
+                blocks.append("\n".join(current))
+                current = []
+    return blocks
+
+
+def test_media_validation(tmp_path):
+    throughput, big = run("media_validation.py", tmp_path)
+    assert set(throughput["files_per_s"]) == {
+        "product_recognition",
+        "audio_summary",
+        "video_summary",
+        "document_extraction",
+    }
+    assert big["big_video"]["accepted"] == 1, big  # consent given, like a real upload
+
+
+def test_demo_day(tmp_path):
+    (report,) = run("demo_day.py", tmp_path)
+    assert report["count"] == 6 and len(report["pipeline_s"]) == 2
+
+
+def test_batch_vs_online(tmp_path):
+    (report,) = run("batch_vs_online.py", tmp_path)
+    assert report["batch"]["batch_calls"] > 0 and report["cost_ratio_batch_over_online"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_gateway_throughput(tmp_path):
+    (report,) = run("gateway_throughput.py", tmp_path)
+    assert report["gateway"]["items"] == 12 and report["naive_sequential"]["items"] == 2
