@@ -29,11 +29,13 @@ class Usage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    thinking_tokens: int = 0
-    cached_tokens: int = 0
-    by_modality: dict[str, int] = Field(default_factory=dict)
+    input_tokens: int = Field(default=0, description="prompt tokens (all modalities, incl. cached)")
+    output_tokens: int = Field(default=0, description="candidate tokens")
+    thinking_tokens: int = Field(default=0, description="thought tokens (billed as output)")
+    cached_tokens: int = Field(default=0, description="cached prompt tokens")
+    by_modality: dict[str, int] = Field(
+        default_factory=dict, description="prompt tokens per modality (TEXT, IMAGE ...)"
+    )
 
     @field_validator("by_modality", mode="before")
     @classmethod
@@ -83,19 +85,21 @@ class Attempt(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     attempt: int = Field(description="1-based attempt number for the item in its run")
-    started_at: datetime
-    latency_ms: float
+    started_at: datetime = Field(description="request start (UTC)")
+    latency_ms: float = Field(description="request latency")
     status_code: int = Field(description="HTTP status (0 = no response: timeout, connection)")
-    error_code: str | None = None
-    error_message: str | None = None
-    usage: Usage | None = None
-    response_id: str | None = None
-    purpose: CallPurpose = CallPurpose.GENERATE
-    service_tier: ServiceTier = ServiceTier.STANDARD  # batch: a Batch API line, billed at the batch rate
+    error_code: str | None = Field(default=None, description="API error status")
+    error_message: str | None = Field(default=None, description="API error message (secrets removed)")
+    usage: Usage | None = Field(default=None, description="tokens as the provider reported them (answers only)")
+    response_id: str | None = Field(default=None, description="provider response id")
+    purpose: CallPurpose = Field(default=CallPurpose.GENERATE, description="generate | repair")
+    service_tier: ServiceTier = Field(
+        default=ServiceTier.STANDARD, description="standard | batch (a Batch API line, billed at the batch rate)"
+    )
     # Client-side limiter usage observed when the call was admitted (None without a limiter).
-    rpm_used: int | None = None
-    tpm_used: int | None = None
-    rpd_used: int | None = None
+    rpm_used: int | None = Field(default=None, description="requests in the model's minute window at admission")
+    tpm_used: int | None = Field(default=None, description="tokens in the model's minute window at admission")
+    rpd_used: int | None = Field(default=None, description="requests in the model's day at admission")
 
     @property
     def ok(self) -> bool:

@@ -7,9 +7,13 @@ docs/tables.md is this text; a test fails when the two drift apart
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, get_args
+
+import pyarrow as pa
+from pydantic import BaseModel
 
 from gemini_assets.core.contracts.reasons import QUARANTINE_DOCS, REVIEW_DOCS
-from gemini_assets.core.contracts.schema import Column
+from gemini_assets.core.contracts.schema import arrow_type
 from gemini_assets.core.contracts.tables import TABLES
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "tables.md"
@@ -24,19 +28,53 @@ This page is generated from the row models in `gemini_assets/core/contracts/tabl
 """
 
 
-def _type_name(column: Column) -> str:
-    text = str(column.type)
+def _type_name(data_type: pa.DataType) -> str:
+    if pa.types.is_list(data_type):
+        return f"list<{_type_name(data_type.value_type)}>"
+    if pa.types.is_struct(data_type):
+        return "struct"
+    text = str(data_type)
     return {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}.get(text, text)
+
+
+def _rows(fields: list[tuple[str, pa.DataType, bool, str]]) -> list[str]:
+    lines = ["| column | type | null | meaning |", "|---|---|---|---|"]
+    for name, data_type, nullable, doc in fields:
+        doc = doc.replace("|", "\\|")  # a bare pipe would split the table cell
+        lines.append(f"| `{name}` | {_type_name(data_type)} | {'yes' if nullable else 'no'} | {doc} |")
+    return lines
+
+
+def _struct_of(annotation: Any) -> type[BaseModel] | None:
+    """The model behind a struct, list-of-struct or optional-struct field."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _fields(model: type[BaseModel], path: str) -> list[str]:
+    """A table of a struct's fields, then one per nested struct (e.g. attempt_log, its usage)."""
+    described = [
+        (name, *arrow_type(field.annotation), field.description or "") for name, field in model.model_fields.items()
+    ]
+    parts = [f"\nFields of `{path}`:\n", *_rows(described)]
+    for name, field in model.model_fields.items():
+        nested = _struct_of(field.annotation)
+        if nested is not None:
+            parts += _fields(nested, f"{path}.{name}")
+    return parts
 
 
 def tables_markdown() -> str:
     parts = []
     for spec in TABLES.values():
         parts.append(f"### `{spec.name}`: {spec.doc} (key: {', '.join(spec.key)})\n")
-        parts.append("| column | type | null | meaning |\n|---|---|---|---|")
-        for column in spec.columns:
-            doc = column.doc.replace("|", "\\|")  # a bare pipe would split the table cell
-            parts.append(f"| `{column.name}` | {_type_name(column)} | {'yes' if column.nullable else 'no'} | {doc} |")
+        parts += _rows([(c.name, c.type, c.nullable, c.doc) for c in spec.columns])
+        for name, field in spec.row.model_fields.items():
+            struct = _struct_of(field.annotation)
+            if struct is not None:
+                parts += _fields(struct, name)
         parts.append("")
     return "\n".join(parts).strip()
 

@@ -35,10 +35,10 @@ from gemini_assets.core.gateway.base import ModelGateway
 from gemini_assets.core.gateway.gemini.client import RETRYABLE_CODES
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.process import first_request
-from gemini_assets.core.stages.answer import outbound_media, output_row, produce_output
 from gemini_assets.core.stages.batch_records import BatchRecord, batch_key, display_name, load_record, retire
 from gemini_assets.core.stages.context import DayContext
 from gemini_assets.core.stages.models import ModelAccess
+from gemini_assets.core.stages.outputs import outbound_media, output_row, produce_output
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from gemini_assets.core.contracts.tables import ValidatedMediaRow
 from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files
 from gemini_assets.core.gateway.routing import load_routing
 from gemini_assets.core.output.cache import ResponseArchive
-from gemini_assets.core.stages.answer import produce_output
 from gemini_assets.core.stages.context import DayContext
 from gemini_assets.core.stages.deliver import plan_delivery
 from gemini_assets.core.stages.models import CallOptions, ModelAccess
+from gemini_assets.core.stages.outputs import produce_output
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway
 from gemini_devkit.emulator.state import read_served_log
 from gemini_devkit.samples.media import make_audio, make_png
