@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +53,7 @@ class StreamFacts:
     """Audio/video facts measured with PyAV (container header, then packet timestamps)."""
 
     duration_s: float
-    container: str  # e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    container: str  # demuxer: the one the MIME type picked (e.g. "mov"), else what FFmpeg probed
     video_codec: str | None = None
     width: int | None = None
     height: int | None = None
@@ -132,12 +133,64 @@ class MediaItem:
         return {"source": self.source, "mime_type": self.mime_type, "bytes": self.size, "sha256": self.sha256}
 
 
-def attach_facts(item: MediaItem, source: bytes | Path) -> None:
-    """Measure the item's media (bytes inline, a path for uploaded files) and attach the facts."""
+# The real API knows every file's type from the upload or the part and never sniffs, so the
+# declared MIME type picks FFmpeg's demuxer. Probing (a guess from the first bytes) is kept for
+# types not listed; e.g. video/mpeg may be a program or a transport stream.
+DEMUXERS: dict[str, str] = {
+    "audio/mp3": "mp3",
+    "audio/mpeg": "mp3",
+    "audio/mpeg3": "mp3",
+    "audio/x-mp3": "mp3",
+    "audio/x-mpeg": "mp3",
+    "audio/wav": "wav",
+    "audio/wave": "wav",
+    "audio/x-wav": "wav",
+    "audio/vnd.wave": "wav",
+    "audio/ogg": "ogg",
+    "audio/opus": "ogg",
+    "application/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "audio/aac": "aac",  # ADTS
+    "audio/x-aac": "aac",
+    "audio/aiff": "aiff",
+    "audio/x-aiff": "aiff",
+    "audio/mp4": "mov",  # FFmpeg's "mov,mp4,m4a,3gp,3g2,mj2" demuxer
+    "audio/m4a": "mov",
+    "audio/x-m4a": "mov",
+    "video/mp4": "mov",
+    "video/mov": "mov",
+    "video/quicktime": "mov",
+    "video/3gpp": "mov",
+    "audio/webm": "matroska",  # "matroska,webm"
+    "video/webm": "matroska",
+    "video/x-matroska": "matroska",
+    "video/avi": "avi",
+    "video/x-msvideo": "avi",
+    "video/x-flv": "flv",
+    "video/wmv": "asf",
+    "video/x-ms-wmv": "asf",
+}
+
+
+def demuxer_for(mime_type: str | None) -> str | None:
+    """FFmpeg demuxer for a declared MIME type (parameters and case ignored); None means probe."""
+    if not mime_type:
+        return None
+    return DEMUXERS.get(mime_type.split(";", 1)[0].strip().lower())
+
+
+def attach_facts(item: MediaItem, source: bytes | Path, format_mime: str | None = None) -> None:
+    """Measure the item's media (bytes inline, a path for uploaded files) and attach the facts.
+
+    ``format_mime`` is the type the bytes were declared with (an uploaded file's recorded type);
+    it picks the FFmpeg demuxer, else the part's own ``item.mime_type`` does (see DEMUXERS).
+    """
     if item.kind == "image":
         item.image = analyze_image(source.read_bytes() if isinstance(source, Path) else source)
     elif item.kind in ("audio", "video"):
-        item.stream = analyze_stream(source, item.kind)
+        declared = format_mime if demuxer_for(format_mime) else item.mime_type
+        item.stream = analyze_stream(source, item.kind, declared)
     elif item.mime_type == "application/pdf":
         item.document = analyze_pdf(source)
 
@@ -146,9 +199,37 @@ def _open(source: bytes | Path):
     return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
 
 
-def analyze_stream(source: bytes | Path, kind: str) -> StreamFacts:
+class _Unnamed:
+    """A read-only file without a ``name``.
+
+    PyAV hands a file object's name to FFmpeg, whose probe weighs the extension, and an upload is
+    stored as ``<id>.bin`` (".bin" is FFmpeg's binary-text demuxer): that name says nothing true.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by __exit__
+        self.read, self.seek, self.tell = self._file.read, self._file.seek, self._file.tell
+
+    def __enter__(self) -> _Unnamed:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._file.close()
+
+
+def _open_stream(source: bytes | Path) -> io.BytesIO | _Unnamed:
+    return io.BytesIO(source) if isinstance(source, bytes) else _Unnamed(source)
+
+
+def analyze_stream(source: bytes | Path, kind: str, mime_type: str | None = None) -> StreamFacts:
+    """Measure with the demuxer the declared ``mime_type`` names; FFmpeg probes only unknown types."""
+    demuxer = demuxer_for(mime_type)
     try:
-        with _open(source) as handle, av.open(handle, metadata_errors="ignore") as container:
+        with (
+            _open_stream(source) as handle,
+            av.open(handle, format=demuxer, metadata_errors="ignore") as container,
+        ):
+            # Cover art (ID3 APIC, MP4 covr) is an attached picture, not a video track.
             video = next(
                 (s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None
             )
@@ -200,12 +281,16 @@ def analyze_pdf(source: bytes | Path) -> DocumentFacts:
 
 def analyze_image(data: bytes) -> ImageFacts:
     try:
-        image = Image.open(io.BytesIO(data))
-        width, height = image.size
-        fmt = image.format or "UNKNOWN"
-        # draft() lets JPEG decode at reduced scale; sizes above were captured before it.
-        image.draft("RGB", (_SAMPLE * 2, _SAMPLE * 2))
-        small = image.convert("RGB").resize((_SAMPLE, _SAMPLE), Image.Resampling.BOX)
+        with warnings.catch_warnings():
+            # Pillow's notes on a file's flaws (a malformed MPO index, palette transparency) are not
+            # the API's business: it answers or it refuses.
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            fmt = image.format or "UNKNOWN"
+            # draft() lets JPEG decode at reduced scale; sizes above were captured before it.
+            image.draft("RGB", (_SAMPLE * 2, _SAMPLE * 2))
+            small = image.convert("RGB").resize((_SAMPLE, _SAMPLE), Image.Resampling.BOX)
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for corrupt input
         raise invalid(f"Unable to process input image. ({type(exc).__name__})") from None
     raw = small.tobytes()  # version-proof (getdata() is deprecated in Pillow 13)

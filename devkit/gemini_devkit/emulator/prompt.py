@@ -111,7 +111,9 @@ def _file_item(store: StateStore, file_data: dict[str, Any]) -> MediaItem:
         )
     mime = pick(file_data, "mime_type", "mimeType") or stored.mime_type
     item = MediaItem("file", mime, stored.size, stored.sha256_hex)
-    attach_facts(item, stored.data_path)  # a path: large videos are never read whole
+    # A path (large videos are never read whole) named <id>.bin: the type recorded at upload,
+    # not the name or the bytes, says how to open it.
+    attach_facts(item, stored.data_path, format_mime=stored.mime_type)
     return item
 
 
