@@ -50,6 +50,8 @@ def gemini_files(
         "by_model_variant": counts(f"{p.model} / {p.variant} / {p.mode}" for p in plans),
         "uploaded_bytes": sum(p.upload_bytes or 0 for p in plans),
         "sanitized_copies_purged": len(result.purged),
+        # e.g. an MPO photo sent as its primary image only: the appended images were dropped
+        "stripped_beyond_metadata": sum(1 for p in plans if p.sanitize_notes),
         "preview": preview(plans, ["media_id", "delivery", "remote_name", "decision_reason"]),
     }
     yield from emit("gemini_files", plans, metadata, [("gemini_files_coverage", result.coverage)])

@@ -38,7 +38,7 @@ def landing_fingerprint(store: ObjectStore, day: str) -> tuple[str, int]:
     """A hash of every key and size under landing/<day>/, and how many files there are."""
     digest = hashlib.sha256()
     count = 0
-    for obj in store.walk_files(f"landing/{day}"):
+    for obj in store.walk_entries(f"landing/{day}"):
         digest.update(f"{obj.key}\0{obj.size}\n".encode())
         count += 1
     return digest.hexdigest()[:16], count

@@ -37,16 +37,28 @@ class UnsafeKeyError(GeminiAssetsError, ValueError):
 
 
 class MediaRejected(GeminiAssetsError):
-    """An upload failed validation: it is quarantined with this reason."""
+    """An upload failed validation: it is quarantined with this reason.
 
-    def __init__(self, reason: QuarantineReason | str, detail: str, sniffed_mime: str | None = None):
+    ``detail`` is the short sentence people read in the tables (no paths, errno numbers or
+    exception names); ``diagnostic`` is the parser's full message, kept in the quarantine's
+    reason.json for whoever debugs the parser.
+    """
+
+    def __init__(
+        self,
+        reason: QuarantineReason | str,
+        detail: str,
+        sniffed_mime: str | None = None,
+        diagnostic: str | None = None,
+    ):
         super().__init__(f"{reason}: {detail}")
         self.reason = QuarantineReason(reason)
         self.detail = detail
         self.sniffed_mime = sniffed_mime
+        self.diagnostic = diagnostic
 
     def __reduce__(self) -> tuple[Any, ...]:  # crosses the process boundary from the probe child
-        return (MediaRejected, (str(self.reason), self.detail, self.sniffed_mime))
+        return (MediaRejected, (str(self.reason), self.detail, self.sniffed_mime, self.diagnostic))
 
 
 class ProbeUnavailable(GeminiAssetsError, RuntimeError):

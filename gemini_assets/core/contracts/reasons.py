@@ -23,6 +23,7 @@ class QuarantineReason(StrEnum):
     EXTENSION_MISMATCH = "extension_mismatch"
     POLYGLOT = "polyglot"
     CORRUPT_MEDIA = "corrupt_media"
+    TRUNCATED = "truncated"
     DECOMPRESSION_BOMB = "decompression_bomb"
     RESOLUTION_OUT_OF_RANGE = "resolution_out_of_range"
     TOO_MANY_FRAMES = "too_many_frames"
@@ -36,6 +37,7 @@ class QuarantineReason(StrEnum):
     PROBE_CRASHED = "probe_crashed"
     INVALID_SIDECAR = "invalid_sidecar"
     NO_CONSENT = "no_consent"
+    NOT_REGULAR_FILE = "not_regular_file"
 
 
 QUARANTINE_DOCS: dict[QuarantineReason, str] = {
@@ -43,7 +45,8 @@ QUARANTINE_DOCS: dict[QuarantineReason, str] = {
     QuarantineReason.FILE_TOO_LARGE: "larger than the kind's max_bytes; rejected before reading",
     QuarantineReason.UNKNOWN_TASK: "landed under a task folder the catalog does not know",
     QuarantineReason.UNSAFE_NAME: (
-        "the object's key could resolve outside the storage root (`..` segment, NUL); left in landing/, not read"
+        "the object's key could resolve outside the storage root (`..` segment, NUL) or its name is not "
+        "UTF-8; left in landing/, not read"
     ),
     QuarantineReason.UNSUPPORTED_EXTENSION: "extension not accepted by the task",
     QuarantineReason.UNSUPPORTED_TYPE: (
@@ -52,7 +55,10 @@ QUARANTINE_DOCS: dict[QuarantineReason, str] = {
     QuarantineReason.EXTENSION_MISMATCH: ("extension disagrees with the sniffed content type (e.g. an MP4 named .mp3)"),
     QuarantineReason.POLYGLOT: "content is two formats at once: bytes before the PDF header or after the image's end",
     QuarantineReason.CORRUPT_MEDIA: (
-        "the format's parser failed to decode it (truncated, damaged, header lies about length)"
+        "the format's parser cannot decode it: damaged structure, or a valid signature followed by garbage"
+    ),
+    QuarantineReason.TRUNCATED: (
+        "the file ends before its content does: cut during upload, a header promising more than is there, or a stub"
     ),
     QuarantineReason.DECOMPRESSION_BOMB: "declared pixels or a compressed stream inflate beyond the limits",
     QuarantineReason.RESOLUTION_OUT_OF_RANGE: "image/video side or pixel count outside the policy range",
@@ -60,14 +66,23 @@ QUARANTINE_DOCS: dict[QuarantineReason, str] = {
     QuarantineReason.DURATION_OUT_OF_RANGE: "audio/video shorter or longer than the policy allows",
     QuarantineReason.UNSUPPORTED_CODEC: "container or codec not in the kind's allowlist",
     QuarantineReason.MISSING_STREAM: "no audio stream in an audio upload / no video stream in a video upload",
-    QuarantineReason.ENCRYPTED_PDF: "the PDF is encrypted (with or without a user password)",
+    QuarantineReason.ENCRYPTED_PDF: (
+        "the PDF is encrypted; policy: also when only an owner password is set (it opens without one): "
+        "its author restricted copying, and sending it to a model would ignore that"
+    ),
     QuarantineReason.TOO_MANY_PAGES: "the PDF has more pages than allowed",
-    QuarantineReason.ACTIVE_CONTENT: "the PDF carries JavaScript, launch actions, embedded files, XFA or rich media",
+    QuarantineReason.ACTIVE_CONTENT: (
+        "the PDF carries JavaScript, open or additional actions, launch/submit/import/remote-go-to actions, "
+        "embedded or attached files, XFA or rich media"
+    ),
     QuarantineReason.PROBE_TIMEOUT: "the parser did not finish within the time limit (child process killed)",
     QuarantineReason.PROBE_CRASHED: "the parser's child process died or ran out of its memory limit",
     QuarantineReason.INVALID_SIDECAR: "the .meta.json sidecar is not valid JSON of the documented shape",
     QuarantineReason.NO_CONSENT: (
         "technically valid, but the sidecar lacks `consent: true` and the task requires consent"
+    ),
+    QuarantineReason.NOT_REGULAR_FILE: (
+        "a symbolic link, FIFO, socket or device in landing/: never opened or followed, no byte of it is read"
     ),
 }
 

@@ -88,6 +88,15 @@ class RawMediaRow(Row):
     residency: Residency | None = Field(default=None, description="sidecar: global | restricted")
     context: str | None = Field(default=None, description="sidecar: free text the prompt may use")
     landed_at: datetime | None = Field(default=None, description="when the object was written to landing/")
+    object_type: str = Field(
+        default="file",
+        description="file | symlink | fifo | socket | device | other: only regular files are ever read",
+    )
+    name_problem: str | None = Field(
+        default=None,
+        description="why the name cannot be used as a storage key (bytes that are not UTF-8, shown in "
+        "landing_key as \\x escapes): such a file is never opened and stays in landing/; empty otherwise",
+    )
 
 
 class ValidatedMediaRow(Row):
@@ -146,6 +155,11 @@ class DeliveryPlan(Row):
         default=None, description="the metadata-stripped copy that is sent (sanitized/...); the original is never sent"
     )
     decision_reason: str = Field(description="why this delivery was chosen")
+    sanitize_notes: str | None = Field(
+        default=None,
+        description="what stripping dropped besides metadata, e.g. an MPO's appended images or a trailer "
+        "(the primary image is kept byte for byte); null when nothing",
+    )
     remote_name: str | None = Field(default=None, description="files/<id> on the provider")
     remote_uri: str | None = Field(default=None, description="file URI used in the request")
     remote_state: str | None = Field(default=None, description="PROCESSING | ACTIVE | FAILED")

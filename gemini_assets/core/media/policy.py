@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+# One container, three names: which one a file is depends on its tracks, not on its ftyp brand
+# (phones write audio-only M4A files with the generic `mp42`/`isom` brands).
+ISO_BMFF = ("video/mp4", "video/mov", "audio/mp4")
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,18 @@ class MediaPolicy:
             if mime in self.kind_policy(kind).mime_extensions:
                 return kind
         return None
+
+    def container_member(self, mime: str, extension: str) -> str:
+        """The MIME of the ISO-BMFF family (MP4, M4A, MOV: one container, told apart by their
+        tracks, not their brand) that the file's extension names; the parser then checks the
+        tracks (audio-only for M4A, a video track for MP4/MOV). Other types are returned as they are."""
+        if mime not in ISO_BMFF:
+            return mime
+        for member in ISO_BMFF:
+            policy = self.kind_policy(self.kind_of_mime(member) or "video")
+            if extension in policy.mime_extensions.get(member, ()):
+                return member
+        return mime
 
     def kind_of_extension(self, extension: str, kinds: set[str]) -> str | None:
         return next((kind for kind in sorted(kinds) if extension in self.extensions_for(kind)), None)

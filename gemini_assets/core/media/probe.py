@@ -15,15 +15,20 @@ reaches EOF), so no process outlives its parent.
 from __future__ import annotations
 
 import atexit
+import io
+import logging
 import multiprocessing
 import resource
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from gemini_assets.core.config import environment_fingerprint
-from gemini_assets.core.contracts.errors import MediaRejected, ProbeUnavailable
+from gemini_assets.core.contracts.errors import MediaRejected, ProbeUnavailable, SanitizeError
 from gemini_assets.core.contracts.reasons import QuarantineReason
 from gemini_assets.core.media.facts import MediaFacts
+from gemini_assets.core.media.messages import diagnostic, plain
 from gemini_assets.core.media.policy import GIB, MediaPolicy, ProbePolicy
 
 _CONTEXT = multiprocessing.get_context("spawn")
@@ -41,6 +46,10 @@ class ProbeJob:
     kind: str
     extension: str
     policy: MediaPolicy
+    # Accepted means sendable: the stripper that will make the outgoing copy runs on the same
+    # bytes here, so a file it cannot strip is rejected now instead of stranding in review.
+    # Passed in (a module-level function, pickled by name) because media sits beside privacy.
+    strip_check: Callable[[bytes, str], None] | None = None  # raises SanitizeError
 
 
 def run_probe(job: ProbeJob) -> MediaFacts:
@@ -58,11 +67,29 @@ def run_probe(job: ProbeJob) -> MediaFacts:
     except Exception as exc:  # noqa: BLE001 - whatever storage raises, the file was not judged
         raise ProbeUnavailable(f"cannot read {job.key!r} from storage: {type(exc).__name__}: {exc}") from None
     with stream:
-        if job.kind == "image":
-            return probe_image(stream, job.extension, job.policy.image, job.mime)
         if job.kind in ("audio", "video"):
-            return probe_audio_video(stream, job.size, job.mime, job.kind, job.policy.av_policy(job.kind))
-        return probe_pdf(stream, job.policy.document)
+            # Stripping remuxes with the same PyAV demuxer that judged every packet here.
+            return probe_audio_video(stream, job.mime, job.kind, job.policy.av_policy(job.kind))
+        data = stream.read()  # images and PDFs are bounded by the policy (tens of MiB): in memory
+    if job.kind == "image":
+        facts = probe_image(io.BytesIO(data), job.extension, job.policy.image, job.mime)
+    else:
+        facts = probe_pdf(io.BytesIO(data), job.policy.document)
+    if job.strip_check is not None:
+        _check_strippable(job.strip_check, data, facts.mime_type)
+    return facts
+
+
+def _check_strippable(strip_check: Callable[[bytes, str], None], data: bytes, mime: str) -> None:
+    try:
+        strip_check(data, mime)
+    except SanitizeError as exc:
+        raise MediaRejected(
+            QuarantineReason.CORRUPT_MEDIA,
+            f"the metadata cannot be stripped: {plain(exc)}",
+            mime,
+            diagnostic(exc.__cause__ or exc),
+        ) from exc
 
 
 def _child_main(conn: Connection, memory_bytes: int) -> None:
@@ -71,6 +98,11 @@ def _child_main(conn: Connection, memory_bytes: int) -> None:
     import gemini_assets.core.media.audio_video
     import gemini_assets.core.media.images
     import gemini_assets.core.media.pdf  # noqa: F401
+
+    # Parsers narrate their repairs of hostile files (pypdf's log, Pillow's warnings) on the
+    # step's stderr; the verdict and its diagnostic are what count, so only errors are shown.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")
 
     while True:
         try:
@@ -87,9 +119,10 @@ def _child_main(conn: Connection, memory_bytes: int) -> None:
             conn.send(("crashed", f"the parser exceeded the {memory_bytes // 2**20} MiB memory limit"))
             return
         except Exception as exc:  # noqa: BLE001 - any other parser failure is a property of the file
-            conn.send(
-                ("rejected", MediaRejected(QuarantineReason.CORRUPT_MEDIA, f"{type(exc).__name__}: {exc}", job.mime))
+            unreadable = MediaRejected(
+                QuarantineReason.CORRUPT_MEDIA, f"unreadable: {plain(exc)}", job.mime, diagnostic(exc)
             )
+            conn.send(("rejected", unreadable))
 
 
 class Prober:

@@ -4,6 +4,11 @@
 it made before. Images and PDFs are bounded by the media policy and stripped in memory; audio and
 video are streamed to a temporary file, remuxed, and streamed back, so memory stays flat.
 Copies are purged after a retention period (GEMINI_ASSETS_SANITIZED_RETENTION_DAYS, default 7).
+What stripping dropped besides metadata (an MPO's appended images, a trailer) is kept next to the
+copy in `<key>.notes.json`, so a re-run that finds the copy still reports it.
+
+Validation runs `check_strippable` on every accepted image and PDF (core/media/probe.py), so an
+accepted file is one the stripper can handle: the same parser decides both.
 """
 
 from __future__ import annotations
@@ -11,30 +16,58 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from gemini_assets.core.contracts.enums import MediaKind
 from gemini_assets.core.contracts.errors import SanitizeError
 from gemini_assets.core.contracts.tables import ValidatedMediaRow
-from gemini_assets.core.privacy.sanitize import sanitize_av, sanitize_image, sanitize_pdf
+from gemini_assets.core.privacy.sanitize import sanitize_av, sanitize_image_with_notes, sanitize_pdf
 from gemini_assets.core.storage.objectstore import CHUNK_BYTES, ObjectStore
 
 SANITIZED = "sanitized"
+NOTES_SUFFIX = ".notes.json"
+
+
+@dataclass(frozen=True)
+class SanitizedCopy:
+    key: str
+    created: bool
+    notes: tuple[str, ...] = ()  # what was dropped besides metadata; empty for an ordinary file
 
 
 def sanitized_key(item: ValidatedMediaRow) -> str:
     return f"{SANITIZED}/{item.sha256[:2]}/{item.sha256}.{item.extension or 'bin'}"
 
 
-def ensure_sanitized(store: ObjectStore, item: ValidatedMediaRow) -> tuple[str, bool]:
-    """The sanitized copy's key, made if missing; (key, created). Raises SanitizeError."""
+def check_strippable(data: bytes, mime_type: str) -> None:
+    """Raise SanitizeError if the stripper cannot make a copy of this image or PDF (validation hook)."""
+    try:
+        if mime_type == "application/pdf":
+            sanitize_pdf(data)
+        else:
+            sanitize_image_with_notes(data, mime_type)
+    except SanitizeError:
+        raise
+    except Exception as exc:  # pypdf and struct errors: whatever it is, the copy cannot be made
+        raise SanitizeError(str(exc) or "the stripper failed") from exc
+
+
+def ensure_sanitized(store: ObjectStore, item: ValidatedMediaRow) -> SanitizedCopy:
+    """The sanitized copy, made if missing. Raises SanitizeError."""
     key = sanitized_key(item)
     if store.exists(key):
-        return key, False
+        notes_key = key + NOTES_SUFFIX
+        notes = store.read_json(notes_key) if store.exists(notes_key) else []
+        return SanitizedCopy(key, False, tuple(notes))
     kind, mime = item.media_kind, item.mime_type
+    notes = []
     try:
         if kind == MediaKind.IMAGE:
-            store.write_bytes(key, sanitize_image(store.read_bytes(item.storage_key), mime))
+            clean, notes = sanitize_image_with_notes(store.read_bytes(item.storage_key), mime)
+            if notes:  # written first: a copy is never seen without its notes
+                store.write_json(key + NOTES_SUFFIX, notes)
+            store.write_bytes(key, clean)
         elif kind == MediaKind.DOCUMENT:
             store.write_bytes(key, sanitize_pdf(store.read_bytes(item.storage_key)))
         elif kind in (MediaKind.AUDIO, MediaKind.VIDEO):
@@ -45,7 +78,7 @@ def ensure_sanitized(store: ObjectStore, item: ValidatedMediaRow) -> tuple[str, 
         raise
     except Exception as exc:
         raise SanitizeError(f"{type(exc).__name__}: {exc}") from exc
-    return key, True
+    return SanitizedCopy(key, True, tuple(notes))
 
 
 def _sanitize_stream(store: ObjectStore, item: ValidatedMediaRow, key: str) -> None:

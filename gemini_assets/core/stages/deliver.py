@@ -96,11 +96,12 @@ def plan_delivery(
         base.update(endpoint=Endpoint.IN_REGION, mode=CallMode.ONLINE)
         gateway = access.in_region
     try:
-        base["sanitized_key"], _ = ensure_sanitized(ctx.store, item)
+        copy = ensure_sanitized(ctx.store, item)
     except SanitizeError as exc:
         return _blocked(
             base, OutputStatus.SANITIZE_FAILED, f"metadata could not be stripped, so nothing is sent: {exc}"
         )
+    base.update(sanitized_key=copy.key, sanitize_notes="; ".join(copy.notes) or None)
     limit = access.options.inline_max_bytes
     if item.media_kind not in ALWAYS_FILES_API and item.size_bytes <= limit:
         why = f"{item.media_kind} of {item.size_bytes} B <= inline limit {limit} B"

@@ -2,8 +2,9 @@
 
 Uploads are only ever copied: landing/ is left as it was, accepted originals go to media/
 under their content address, rejects go to quarantine/ with a JSON reason record. Validation
-order: task and sidecar → size (before reading) → sniffed type vs extension → the format's
-parser in a child process (core/media/probe.py) → consent.
+order: regular file → task and sidecar → size (before reading) → sniffed type vs extension →
+the format's parser in a child process (core/media/probe.py), which also runs the metadata
+stripper on images and PDFs so that accepted means sendable → consent.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from gemini_assets.core.contracts.errors import MediaRejected
 from gemini_assets.core.contracts.reasons import QuarantineReason
 from gemini_assets.core.contracts.tables import QuarantinedMediaRow, RawMediaRow, ValidatedMediaRow
 from gemini_assets.core.media.facts import MediaFacts
+from gemini_assets.core.media.messages import relative_to_root
 from gemini_assets.core.media.policy import DEFAULT_POLICY, MediaPolicy
 from gemini_assets.core.media.probe import ProbeJob, Prober, shared_prober
-from gemini_assets.core.media.sniff import header_offset_problem, sniff_mime
+from gemini_assets.core.media.sniff import UNNAMED, header_offset_problem, signature_mime, sniff_stream
+from gemini_assets.core.privacy.copies import check_strippable
 from gemini_assets.core.stages.context import DayContext
 from gemini_assets.core.storage.checks import CheckOutcome, check_partition
 from gemini_assets.core.storage.objectstore import ObjectStore, is_safe_key
@@ -33,6 +36,13 @@ LANDING = "landing"
 SIDECAR_SUFFIX = ".meta.json"
 _SIDECAR_FIELDS: dict[str, type] = {"uploader": str, "consent": bool, "residency": str, "context": str}
 LOG_EVERY = 50
+NOT_REGULAR = {
+    "symlink": "a symbolic link: its target is neither followed nor read",
+    "fifo": "a named pipe (FIFO): not read",
+    "socket": "a socket: not read",
+    "device": "a device file: not read",
+    "other": "not a regular file: not read",
+}
 
 
 def now_utc() -> datetime:
@@ -40,8 +50,16 @@ def now_utc() -> datetime:
 
 
 def media_id_for(landing_key: str) -> str:
-    """Stable per landed object: the same path on the same day is the same item on a re-run."""
-    return hashlib.sha256(landing_key.encode()).hexdigest()[:20]
+    """Stable per landed object: the same path on the same day is the same item on a re-run.
+
+    surrogateescape: a name that is not UTF-8 still gets its own id (its raw bytes decide it).
+    """
+    return hashlib.sha256(landing_key.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+
+
+def shown_key(key: str) -> str:
+    """The key as text a table can hold: bytes of a name that are not UTF-8 become \\x escapes."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def extension_of(file_name: str) -> str:
@@ -58,8 +76,11 @@ class Sidecar:
 
 def read_sidecar(store: ObjectStore, key: str) -> Sidecar:
     sidecar_key = key + SIDECAR_SUFFIX
-    if not store.exists(sidecar_key):
+    entry = store.entry(sidecar_key)
+    if entry is None:
         return Sidecar(SidecarStatus.MISSING)
+    if not entry.regular:  # a linked sidecar would read another file's bytes
+        return Sidecar(SidecarStatus.INVALID, problem=f"the sidecar is a {entry.kind}, not a regular file")
     try:
         raw = json.loads(store.read_bytes(sidecar_key))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -81,23 +102,28 @@ def scan_landing(store: ObjectStore, day: str) -> list[RawMediaRow]:
     """One raw_media row per landed file of the day (sidecars are not items)."""
     rows = []
     prefix = f"{LANDING}/{day}"
-    for obj in store.walk_files(prefix):
+    for obj in store.walk_entries(prefix):
         if obj.key.endswith(SIDECAR_SUFFIX):
             continue
-        relative = obj.key[len(prefix) + 1 :]
-        file_name = posixpath.basename(obj.key)
+        key = shown_key(obj.key)
+        relative = key[len(prefix) + 1 :]
+        file_name = posixpath.basename(key)
         values: dict[str, Any] = {
             "media_id": media_id_for(obj.key),
             "task": relative.split("/", 1)[0] if "/" in relative else "",
-            "landing_key": obj.key,
+            "landing_key": key,
             "file_name": file_name,
             "extension": extension_of(file_name),
             "size_bytes": obj.size,
             "sha256": "",
             "sidecar_status": SidecarStatus.MISSING,
             "sidecar_problem": "",
+            "object_type": obj.kind,
+            "name_problem": "the name is not valid UTF-8" if key != obj.key else None,
         }
-        if is_safe_key(obj.key):  # an unsafe key (S3 allows `..` in names) is recorded, never opened
+        # Only a regular file under a safe key is opened: an unsafe key (S3 allows `..` in names)
+        # and a link, FIFO, socket or device are recorded and quarantined without reading a byte.
+        if is_safe_key(obj.key) and obj.regular and key == obj.key:
             sidecar = read_sidecar(store, obj.key)
             info = store.fs.info(store.path(obj.key))
             landed = info.get("mtime") or info.get("LastModified") or info.get("created")
@@ -217,8 +243,12 @@ def _validate(
     store: ObjectStore, row: RawMediaRow, policy: MediaPolicy, catalog: TaskCatalog, prober: Prober
 ) -> MediaFacts:
     task_kinds = catalog.kinds()
+    if row.object_type != "file":
+        raise MediaRejected(QuarantineReason.NOT_REGULAR_FILE, NOT_REGULAR.get(row.object_type, NOT_REGULAR["other"]))
     if row.task not in task_kinds:
         raise MediaRejected(QuarantineReason.UNKNOWN_TASK, f"no task named {row.task!r} in the catalog")
+    if row.name_problem:
+        raise MediaRejected(QuarantineReason.UNSAFE_NAME, f"{row.name_problem}: not opened, it stays in landing/")
     if not is_safe_key(row.landing_key):
         raise MediaRejected(
             QuarantineReason.UNSAFE_NAME, f"key {row.landing_key!r} is not opened; it stays in landing/"
@@ -237,8 +267,13 @@ def _validate(
     if row.size_bytes > limit:
         raise MediaRejected(QuarantineReason.FILE_TOO_LARGE, f"{row.size_bytes} bytes > {limit} for {claimed}")
     with store.open(row.landing_key) as handle:
-        head = handle.read(policy.probe.sniff_bytes)
-    mime = sniff_mime(head)
+        sniffed = sniff_stream(handle, policy.probe.sniff_bytes)
+    head, mime = sniffed.head, sniffed.mime
+    if mime == UNNAMED:
+        # libmagic has no name for it; a signature of an accepted format lets its parser decide
+        # (a tiny WebM is valid, a PNG signature followed by garbage is corrupt, not "unsupported").
+        mime = signature_mime(head) or mime
+    mime = policy.container_member(mime, extension)
     kind = policy.kind_of_mime(mime)
     if kind is None:
         raise MediaRejected(QuarantineReason.UNSUPPORTED_TYPE, f"content is {mime}, not a media type we accept", mime)
@@ -249,7 +284,9 @@ def _validate(
     problem = header_offset_problem(mime, head)
     if problem:
         raise MediaRejected(QuarantineReason.POLYGLOT, problem, mime)
-    job = ProbeJob(store.url, store.s3_endpoint, row.landing_key, row.size_bytes, mime, kind, extension, policy)
+    job = ProbeJob(
+        store.url, store.s3_endpoint, row.landing_key, row.size_bytes, mime, kind, extension, policy, check_strippable
+    )
     facts = prober.probe(job)
     # Consent is judged last so a broken file still gets its technical reason; nothing without
     # consent goes further than validation.
@@ -272,10 +309,14 @@ def _quarantine(store: ObjectStore, row: RawMediaRow, day: str, rejected: MediaR
         "reason_code": str(rejected.reason),
         "reason_detail": rejected.detail,
         "sniffed_mime": rejected.sniffed_mime,
+        "object_type": row.object_type,
+        # the parser's full message, for whoever debugs it; paths relative to the storage root
+        "diagnostic": relative_to_root(rejected.diagnostic, store.root_path),
         "quarantined_at": now_utc().isoformat(),
     }
-    # Only our own names are used below quarantine/: an upload's name can never pick the path.
-    if is_safe_key(row.landing_key):
+    # Only our own names are used below quarantine/: an upload's name can never pick the path;
+    # only regular files are copied (a link's target, a FIFO or a device is never read).
+    if is_safe_key(row.landing_key) and row.object_type == "file" and not row.name_problem:
         store.copy_stream(row.landing_key, f"{folder}/original")
     store.write_json(f"{folder}/reason.json", record)
     return QuarantinedMediaRow(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
+import stat
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +52,39 @@ def is_safe_key(key: str) -> bool:
 class StoredObject:
     key: str
     size: int
+    # file | symlink | fifo | socket | device | other. Only a local disk has the others; they are
+    # never opened: opening a link reads its target, opening a FIFO blocks.
+    kind: str = "file"
+
+    @property
+    def regular(self) -> bool:
+        return self.kind == "file"
+
+
+def _stored(key: str, info: dict[str, Any]) -> StoredObject:
+    kind = _kind(info)
+    # A link's reported size is its target's: not ours to record.
+    return StoredObject(key=key, size=int(info.get("size") or 0) if kind == "file" else 0, kind=kind)
+
+
+def _kind(info: dict[str, Any]) -> str:
+    """What an fsspec entry is, from its lstat mode (local disk) or its type (object stores)."""
+    if info.get("islink"):
+        return "symlink"
+    mode = info.get("mode")
+    if isinstance(mode, int) and stat.S_IFMT(mode):
+        if stat.S_ISREG(mode):
+            return "file"
+        if stat.S_ISLNK(mode):
+            return "symlink"
+        if stat.S_ISFIFO(mode):
+            return "fifo"
+        if stat.S_ISSOCK(mode):
+            return "socket"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            return "device"
+        return "other"
+    return "file" if info.get("type") == "file" else "other"
 
 
 class ObjectStore:
@@ -88,7 +123,16 @@ class ObjectStore:
 
     def open(self, key: str, mode: str = "rb") -> IO[bytes]:
         handle: IO[bytes]
-        if self.is_local:
+        if self.is_local and mode == "rb":
+            # O_NOFOLLOW: a key that became a symbolic link after it was listed is refused, not
+            # followed to its target (the last path component; the store's own folders are ours).
+            descriptor = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a FIFO or device: never read
+                os.close(descriptor)
+                raise UnsafeKeyError(f"{key!r} is not a regular file")
+            os.set_blocking(descriptor, True)
+            handle = os.fdopen(descriptor, "rb")
+        elif self.is_local:
             if "w" in mode:
                 self.fs.makedirs(posixpath.dirname(self.path(key)), exist_ok=True)
             handle = self.fs.open(self.path(key), mode)
@@ -154,18 +198,33 @@ class ObjectStore:
         if self.is_local:
             self.fs.mv(self.path(target), self.path(target_key))
 
-    def walk_files(self, prefix: str) -> Iterator[StoredObject]:
-        """Every object below ``prefix``, sorted by key, as keys relative to the root."""
+    def walk_entries(self, prefix: str) -> Iterator[StoredObject]:
+        """Every entry below ``prefix`` but directories, sorted by key, links and FIFOs included
+        (never followed: fsspec lists them with their own lstat mode and does not descend)."""
         base = self.path(prefix)
         if not self.fs.exists(base):
             return
         found = self.fs.find(base, detail=True)
         for full_path in sorted(found):
             info = found[full_path]
-            if info.get("type") == "directory":
+            if info.get("type") == "directory" and not info.get("islink"):
                 continue
             key = full_path[len(self.root_path) + 1 :] if full_path.startswith(self.root_path) else full_path
-            yield StoredObject(key=key, size=int(info.get("size") or 0))
+            yield _stored(key, info)
+
+    def walk_files(self, prefix: str) -> Iterator[StoredObject]:
+        """Every regular file below ``prefix``, sorted by key, as keys relative to the root."""
+        return (entry for entry in self.walk_entries(prefix) if entry.regular)
+
+    def entry(self, key: str) -> StoredObject | None:
+        """The entry at ``key`` without following a link, or None when there is none."""
+        try:
+            info = self.fs.info(self.path(key))
+        except (FileNotFoundError, OSError):
+            return None
+        if info.get("type") == "directory" and not info.get("islink"):
+            return None
+        return _stored(key, info)
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove a derived folder (table partitions only; media and quarantine are never deleted)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import struct
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -21,6 +22,15 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript
 
 from gemini_devkit.samples.media import assemble_pdf, make_audio, make_pdf, make_video
+from gemini_devkit.samples.realistic import (
+    cover_jpeg,
+    jpeg_with_junk_before_marker,
+    m4a_with_brand,
+    m4a_with_cover,
+    mp3_with_cover,
+    mpo_jpeg,
+    with_orientation,
+)
 
 IMG, DOC, VID, AUD = "product_recognition", "document_extraction", "video_summary", "audio_summary"
 
@@ -168,6 +178,53 @@ def pdf_flate_bomb(inflated_mib: int = 100) -> bytes:
     )
 
 
+def attachment_pdf() -> bytes:
+    writer = pdf_writer()
+    writer.add_attachment("payload.exe", b"MZ not really")
+    return written(writer)
+
+
+def pdf_page_with(annotation_or_action: bytes, catalog_extra: bytes = b"") -> bytes:
+    """One page whose catalog or page carries the given objects (object 4 is the extra)."""
+    return assemble_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Annots [4 0 R] >>",
+            annotation_or_action,
+        ]
+    )
+
+
+FILE_ATTACHMENT = (
+    b"<< /Type /Annot /Subtype /FileAttachment /Rect [10 10 30 30] "
+    b"/FS << /Type /Filespec /F (notes.txt) >> >>"  # the file spec without /EF: still an attachment
+)
+CLICK_LINK = b"<< /Type /Annot /Subtype /Link /Rect [10 10 30 30] /A << /S /URI /URI (https://example.com) >> >>"
+CLICK_SUBMIT = (
+    b"<< /Type /Annot /Subtype /Widget /FT /Btn /Rect [10 10 30 30] "
+    b"/A << /S /SubmitForm /F (https://example.com/submit) >> >>"
+)
+LAUNCH_ON_OPEN = b"/OpenAction << /S /Launch /F (calc.exe) >>"
+SUBMIT_ON_OPEN = b"/OpenAction << /S /SubmitForm /F (https://example.com/collect) >>"
+GOTOR_ON_PAGE_OPEN = b"/AA << /O << /S /GoToR /F (other.pdf) /D [0 /Fit] >> >>"
+RICH_MEDIA = b"<< /Type /Annot /Subtype /RichMedia /Rect [10 10 30 30] >>"
+XFA_FORM = b"/AcroForm << /Fields [] /XFA 4 0 R >>"
+
+
+def faststart(mp4: bytes) -> bytes:
+    """The same movie with its index (moov) before the media data, as streaming encoders write it."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "faststart.mp4"
+        with av.open(io.BytesIO(mp4)) as source, av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+            streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+            for packet in source.demux():
+                if packet.dts is not None:
+                    packet.stream = streams[packet.stream.index]
+                    out.mux(packet)
+        return path.read_bytes()
+
+
 HEIC_HEAD = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
 
 
@@ -204,8 +261,8 @@ def hostile_corpus() -> list[Case]:
         Case("html_then_pdf.pdf", DOC, b"<html>" + b" " * 94 + blank_pdf, "polyglot"),
         Case("jpeg_magic_html.jpg", IMG, b"\xff\xd8\xff\xe0<html><body>not a jpeg</body></html>", "corrupt_media"),
         Case("png_plus_zip.png", IMG, png + zip_bytes({"payload.txt": b"hidden"}), "polyglot"),
-        Case("truncated.png", IMG, png[: len(png) * 3 // 5], "corrupt_media"),
-        Case("truncated.jpg", IMG, jpeg[: len(jpeg) * 3 // 5], "corrupt_media"),
+        Case("truncated.png", IMG, png[: len(png) * 3 // 5], "truncated"),
+        Case("truncated.jpg", IMG, jpeg[: len(jpeg) * 3 // 5], "truncated"),
         Case("bad_ihdr_crc.png", IMG, png[:29] + bytes([png[29] ^ 0xFF]) + png[30:], "corrupt_media"),
         Case("bomb_20000.png", IMG, png_by_hand(20_000, 20_000), "decompression_bomb"),
         Case("bomb_12000.png", IMG, png_by_hand(12_000, 12_000), "decompression_bomb"),
@@ -242,8 +299,8 @@ def hostile_corpus() -> list[Case]:
             for ext in ("mp3", "ogg", "flac", "m4a", "wav", "aac")
         ],
         *[Case(f"located.{ext}", VID, make_video(ext, tags=tags), None) for ext in ("mp4", "mov", "webm")],
-        Case("truncated.mp4", VID, mp4[: len(mp4) // 2], "corrupt_media"),
-        Case("truncated.mp3", AUD, mp3[: len(mp3) // 3], "corrupt_media"),
+        Case("truncated.mp4", VID, mp4[: len(mp4) // 2], "truncated"),
+        Case("truncated.mp3", AUD, mp3[: len(mp3) // 3], "truncated"),
         Case("mp4_renamed.mp3", AUD, mp4, "extension_mismatch"),
         Case("silent_film.mp4", VID, make_video("mp4", with_audio=False), None),
         Case("motion_jpeg.mov", VID, make_video("mov", codec="mjpeg"), "unsupported_codec"),
@@ -251,13 +308,36 @@ def hostile_corpus() -> list[Case]:
         Case("pdf_renamed.mp4", VID, pdf, "extension_mismatch"),
         Case("aes_user_password.pdf", DOC, encrypted_pdf("secret", "AES-256"), "encrypted_pdf"),
         Case("rc4_empty_password.pdf", DOC, encrypted_pdf("", "RC4-128"), "encrypted_pdf"),
-        Case("truncated.pdf", DOC, pdf[: len(pdf) // 2], "corrupt_media"),
-        Case("header_only.pdf", DOC, b"%PDF-1.7\n", "corrupt_media"),
+        Case("truncated.pdf", DOC, pdf[: len(pdf) // 2], "truncated"),
+        Case("header_only.pdf", DOC, b"%PDF-1.7\n", "truncated"),
         Case("javascript.pdf", DOC, javascript_pdf(), "active_content"),
         Case("pages_1200.pdf", DOC, written(pdf_writer(1200)), "too_many_pages"),
         Case("lying_count.pdf", DOC, pdf_lying_count(), None),
         Case("page_cycle.pdf", DOC, pdf_page_cycle(), "corrupt_media"),
         Case("flate_bomb.pdf", DOC, pdf_flate_bomb(), "decompression_bomb"),
         Case("invoice.pdf", DOC, pdf, None),
+        # What real uploads carry (issue 14): accepted and sendable.
+        Case("cover_art.mp3", AUD, mp3_with_cover(seconds=2.0), None),
+        Case("brand_mp42.m4a", AUD, m4a_with_brand(2.0, b"mp42"), None),
+        Case("brand_isom_cover.m4a", AUD, m4a_with_cover(2.0, cover_jpeg()), None),
+        Case("multi_picture.jpg", IMG, mpo_jpeg(images=3), None),
+        Case("junk_before_marker.jpg", IMG, jpeg_with_junk_before_marker(), None),
+        Case("oriented.png", IMG, with_orientation("PNG"), None),
+        Case("oriented.webp", IMG, with_orientation("WEBP"), None),
+        Case("link_and_submit_button.pdf", DOC, pdf_page_with(CLICK_SUBMIT), None),
+        Case("uri_link.pdf", DOC, pdf_page_with(CLICK_LINK), None),
+        # Precise reasons: garbage after a signature, cuts and stubs.
+        Case("png_signature_garbage.png", IMG, png[:8] + bytes(range(256)) * 8, "corrupt_media"),
+        Case("ftyp_only_stub.mp4", VID, mp4[: int.from_bytes(mp4[:4], "big")], "truncated"),
+        Case("index_first_cut.mp4", VID, faststart(mp4)[: len(faststart(mp4)) * 2 // 3], "truncated"),
+        Case("cut_inside_header.webp", IMG, encode(photo(), "WEBP")[:40], "truncated"),
+        # Active content in all its forms.
+        Case("embedded_file.pdf", DOC, attachment_pdf(), "active_content"),
+        Case("file_attachment.pdf", DOC, pdf_page_with(FILE_ATTACHMENT), "active_content"),
+        Case("launch_on_open.pdf", DOC, pdf_page_with(CLICK_LINK, LAUNCH_ON_OPEN), "active_content"),
+        Case("submit_on_open.pdf", DOC, pdf_page_with(CLICK_LINK, SUBMIT_ON_OPEN), "active_content"),
+        Case("gotor_on_page_open.pdf", DOC, pdf_page_with(CLICK_LINK, GOTOR_ON_PAGE_OPEN), "active_content"),
+        Case("rich_media.pdf", DOC, pdf_page_with(RICH_MEDIA), "active_content"),
+        Case("xfa_form.pdf", DOC, pdf_page_with(b"<< /Length 0 >>\nstream\n\nendstream", XFA_FORM), "active_content"),
     ]
     return cases

@@ -25,6 +25,7 @@ HOSTILE_NAMES = [
 ]
 LOCAL_ONLY_NAMES = ["new\nline.png"]  # moto's server answers 404 to a PUT with a newline in the key
 FOLDERS = ["u", "%2e%2e", "-", "..."]
+MARKER = b"UNSAFE-KEY-BYTES"
 
 
 def png() -> bytes:
@@ -46,9 +47,8 @@ def test_hostile_names_stay_inside_the_root(backend_store, tmp_path):
     if not store.is_local:  # S3 names are literal: a `..` segment is a real key there
         bucket = store.root_path.split("/", 1)[0]
         endpoint = os.environ["GEMINI_ASSETS_S3_ENDPOINT"]
-        s3_client(endpoint).put_object(
-            Bucket=bucket, Key=f"root/landing/{DAY}/product_recognition/../../../../evil.png", Body=data
-        )
+        evil = f"root/landing/{DAY}/product_recognition/../../../../evil.png"
+        s3_client(endpoint).put_object(Bucket=bucket, Key=evil, Body=data + MARKER)
     outside_before = _outside(tmp_path)
 
     rows = scan_landing(store, DAY)
@@ -65,6 +65,9 @@ def test_hostile_names_stay_inside_the_root(backend_store, tmp_path):
         keys = [o["Key"] for o in s3_client(endpoint).list_objects_v2(Bucket=bucket)["Contents"]]
         assert all(key.startswith("root/") for key in keys)
         assert not any(key.startswith("root/quarantine/") and ".." in key for key in keys)
+        # the unsafe key is never read: its bytes are nowhere else in the bucket
+        bodies = {key: s3_client(endpoint).get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+        assert [key for key, body in bodies.items() if MARKER in body] == [evil]
 
 
 def _outside(tmp_path) -> set[str]:

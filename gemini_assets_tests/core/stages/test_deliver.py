@@ -17,6 +17,7 @@ from gemini_assets.core.stages.outputs import produce_output
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway
 from gemini_devkit.emulator.state import read_served_log
 from gemini_devkit.samples.media import make_audio, make_png
+from gemini_devkit.samples.realistic import mpo_jpeg
 
 DAY = "2026-11-20"
 
@@ -102,3 +103,19 @@ def test_expired_handle_is_uploaded_again_once(store, emulator):
     assert row.status == "ok" and row.attempts == 2
     statuses = [r["status"] for r in read_served_log(emulator.state_dir) if r["method"] == "generateContent"]
     assert statuses == [403, 200]
+
+
+def test_a_multi_picture_jpeg_is_sent_as_its_primary_image_and_the_plan_says_so(store, emulator):
+    gateway = make_gateway(emulator)
+    original = mpo_jpeg(images=3)
+    item = stored_item(store, original, mime="image/jpeg", media_id="mpo")
+
+    decided = plan(store, gateway, item)
+
+    assert decided.delivery == "inline" and decided.sanitize_notes
+    assert "dropped 2 appended images" in decided.sanitize_notes
+    sent = store.read_bytes(decided.sanitized_key)
+    assert sent.count(b"\xff\xd8") == 1 < original.count(b"\xff\xd8\xff")  # one SOI: the primary only
+    assert sent.endswith(b"\xff\xd9") and len(sent) < len(original) // 2
+    again = plan(store, gateway, item.model_copy(update={"media_id": "mpo-again"}))  # the copy exists: notes kept
+    assert again.sanitize_notes == decided.sanitize_notes
