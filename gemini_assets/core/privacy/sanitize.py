@@ -69,14 +69,15 @@ def _orientation(data: bytes) -> int | None:
     try:
         # Pillow warns about the file's flaws (corrupt EXIF, a malformed MPO index): validation
         # judged those already, and the orientation read here is what is kept either way.
-        with warnings.catch_warnings(), Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = image.getexif().get(_ORIENTATION)  # PNG: loads the image, an eXIf may follow IDAT
-            if value is None:
-                xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
-                match = _XMP_ORIENTATION.search(xmp.encode() if isinstance(xmp, str) else bytes(xmp))
-                value = match[1] if match else None
-            orientation = int(value) if value is not None else 1
+            with Image.open(io.BytesIO(data)) as image:
+                value = image.getexif().get(_ORIENTATION)  # PNG: loads the image, an eXIf may follow IDAT
+                if value is None:
+                    xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp") or b""
+                    match = _XMP_ORIENTATION.search(xmp.encode() if isinstance(xmp, str) else bytes(xmp))
+                    value = match[1] if match else None
+                orientation = int(value) if value is not None else 1
     except Exception:  # noqa: BLE001 - no readable EXIF/XMP means no orientation to keep
         return None
     return orientation if 2 <= orientation <= 8 else None
