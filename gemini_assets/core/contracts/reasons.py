@@ -72,8 +72,8 @@ QUARANTINE_DOCS: dict[QuarantineReason, str] = {
     ),
     QuarantineReason.TOO_MANY_PAGES: "the PDF has more pages than allowed",
     QuarantineReason.ACTIVE_CONTENT: (
-        "the PDF carries JavaScript, open or additional actions, launch/submit/import/remote-go-to actions, "
-        "embedded or attached files, XFA or rich media"
+        "the PDF carries JavaScript, launch actions, embedded or attached files, XFA or rich media, or an "
+        "open/additional action that submits, imports or opens another file by itself"
     ),
     QuarantineReason.PROBE_TIMEOUT: "the parser did not finish within the time limit (child process killed)",
     QuarantineReason.PROBE_CRASHED: "the parser's child process died or ran out of its memory limit",

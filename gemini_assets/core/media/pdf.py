@@ -28,8 +28,9 @@ MIME = "application/pdf"
 # - when they fire on their own, from /OpenAction (on open) or /AA (additional actions on page,
 #   field or document events): every outbound action too (submit a form, import data, open
 #   another file). On a button or link that a person must click they are ordinary navigation,
-#   as are /URI links and in-document /GoTo jumps anywhere.
-ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/AA", "/Launch", "/EmbeddedFiles", "/EF", "/RichMedia", "/XFA"})
+#   as are /URI links and in-document /GoTo jumps anywhere (an /OpenAction or /AA that only
+#   jumps to a page is harmless: what an action does decides, not where it hangs).
+ACTIVE_KEYS = frozenset({"/JavaScript", "/JS", "/Launch", "/EmbeddedFiles", "/EF", "/RichMedia", "/XFA"})
 ACTIVE_ACTIONS = frozenset({"/JavaScript", "/Launch", "/RichMediaExecute"})
 AUTOMATIC_ACTIONS = frozenset({"/SubmitForm", "/ImportData", "/GoToR", "/GoToE"})
 AUTOMATIC_KEYS = frozenset({"/OpenAction", "/AA"})

@@ -208,6 +208,7 @@ CLICK_SUBMIT = (
 LAUNCH_ON_OPEN = b"/OpenAction << /S /Launch /F (calc.exe) >>"
 SUBMIT_ON_OPEN = b"/OpenAction << /S /SubmitForm /F (https://example.com/collect) >>"
 GOTOR_ON_PAGE_OPEN = b"/AA << /O << /S /GoToR /F (other.pdf) /D [0 /Fit] >> >>"
+JUMP_ON_OPEN = b"/OpenAction << /S /GoTo /D [3 0 R /Fit] >> /AA << /WC << /S /GoTo /D [3 0 R /Fit] >> >>"
 RICH_MEDIA = b"<< /Type /Annot /Subtype /RichMedia /Rect [10 10 30 30] >>"
 XFA_FORM = b"/AcroForm << /Fields [] /XFA 4 0 R >>"
 
@@ -326,6 +327,7 @@ def hostile_corpus() -> list[Case]:
         Case("oriented.webp", IMG, with_orientation("WEBP"), None),
         Case("link_and_submit_button.pdf", DOC, pdf_page_with(CLICK_SUBMIT), None),
         Case("uri_link.pdf", DOC, pdf_page_with(CLICK_LINK), None),
+        Case("jump_to_page_on_open.pdf", DOC, pdf_page_with(CLICK_LINK, JUMP_ON_OPEN), None),
         # Precise reasons: garbage after a signature, cuts and stubs.
         Case("png_signature_garbage.png", IMG, png[:8] + bytes(range(256)) * 8, "corrupt_media"),
         Case("ftyp_only_stub.mp4", VID, mp4[: int.from_bytes(mp4[:4], "big")], "truncated"),
