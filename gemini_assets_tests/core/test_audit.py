@@ -1,9 +1,13 @@
 import json
+import multiprocessing
+import time
+from pathlib import Path
 
 import pytest
 
 from gemini_assets.core.audit.log import LOG, AuditLog
 from gemini_assets.core.audit.merkle import merkle_root
+from gemini_assets.core.audit.signing import load_or_create_key, public_key_hex
 from gemini_assets.core.config import load_settings
 
 DAY = "2026-11-16"
@@ -79,3 +83,22 @@ def test_checkpoints_can_live_under_another_root(store, tmp_path, monkeypatch):
     audit_log(store).append(DAY, [{"event": "received"}])
     assert list((tmp_path / "vault" / DAY).iterdir()) and not store.exists("audit_checkpoints")
     assert audit_log(store).verify(DAY).ok
+
+
+def _create_key_in_child(path: str, start: float) -> str:
+    while time.time() < start:  # all children race for the first creation at the same instant
+        time.sleep(0.001)
+    return public_key_hex(load_or_create_key(Path(path)))
+
+
+def test_processes_starting_at_once_share_one_signing_key(tmp_path):
+    """Guards: parallel partitions failing with FileExistsError (or reading half a key file)
+    while several processes create the first key at once."""
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        for race in range(5):
+            path = tmp_path / f"keys{race}" / "audit_ed25519.pem"
+            start = time.time() + 0.3
+            keys = pool.starmap(_create_key_in_child, [(str(path), start)] * 8)
+            assert len(set(keys)) == 1 and keys[0] == public_key_hex(load_or_create_key(path))
+            assert oct(path.stat().st_mode & 0o777) == "0o600"
+            assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
