@@ -4,12 +4,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from google import genai
 from google.genai import types
 
 from gemini_assets.cli import main
+from gemini_assets.cli.common import DayType
 
 
 def test_seed_writes_uploads_with_sidecars(store):
@@ -26,6 +28,44 @@ def test_seed_writes_uploads_with_sidecars(store):
 def test_bad_date_is_a_clear_error():
     result = CliRunner().invoke(main, ["seed", "--date", "yesterday-ish"])
     assert result.exit_code == 2 and "is not a date like" in result.output
+
+
+def test_a_path_given_as_a_date_is_a_usage_error_not_a_traceback():
+    """Guards: `review edit --date ../../x` printing a traceback (a date reaches storage keys)."""
+    result = CliRunner().invoke(main, ["review", "edit", "abc", "--date", "../../x", "--set", "a=1"])
+    assert result.exit_code == 2 and "'../../x' is not a date like" in result.output
+    assert "Traceback" not in result.output
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_date_option_is_a_checked_day():
+    """Guards: a date option added as free text, which would let a path into partition keys."""
+    dates = {
+        f"{' '.join(path)} {option.opts[0]}": option.type
+        for path, command in _commands(main)
+        for option in command.params
+        if set(option.opts) & {"--date", "--from", "--to"}
+    }
+    assert len(dates) >= 10, dates
+    assert [name for name, kind in dates.items() if not isinstance(kind, DayType)] == []
+
+
+def test_a_malformed_emulator_knobs_variable_is_named_not_a_bare_json_error(monkeypatch):
+    """Guards: a malformed GEMINI_EMULATOR_KNOBS raising a bare JSONDecodeError out of the demo
+    and the emulator command."""
+    monkeypatch.setenv("GEMINI_EMULATOR_KNOBS", '{"rpm": 5,')
+    result = CliRunner().invoke(main, ["demo", "--no-seed", "--date", "2026-11-22"])
+    assert result.exit_code == 3 and "GEMINI_EMULATOR_KNOBS: not valid JSON" in result.output
+    result = CliRunner().invoke(main, ["emulator", "--port", "0"])
+    assert result.exit_code == 2 and "GEMINI_EMULATOR_KNOBS: not valid JSON" in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.slow

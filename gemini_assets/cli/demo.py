@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gemini_assets.cli import devkit
-from gemini_assets.cli.common import DAY, Failed, settings, store, yesterday
+from gemini_assets.cli.common import DAY, BadConfiguration, Failed, settings, store, yesterday
 from gemini_assets.core.config import environment_overrides
 
 
@@ -59,7 +59,10 @@ def demo(day: str, count: int, no_seed: bool) -> None:
     server = devkit.require("gemini_devkit.emulator.server")
     config = settings()
     state = config.cache_dir / "emulator"
-    handle = server.start_emulator(state)
+    try:
+        handle = server.start_emulator(state)
+    except server.KnobsError as exc:  # a malformed $GEMINI_EMULATOR_KNOBS: the message names it
+        raise BadConfiguration(str(exc)) from None
     click.echo(f"bundled emulator on {handle.url} (GEMINI_ASSETS_BACKEND=emulator; state in {state})")
     home = config.dagster_home
     log_path = demo_run.log_path(Path(home) if home else None, day)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from gemini_assets.cli.common import DAY, settings, store
 from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.contracts.errors import DecisionError
+from gemini_assets.core.privacy.filters import TextFilter
 from gemini_assets.core.review import workflow
-from gemini_assets.core.review.decisions import Decision
+from gemini_assets.core.review.decisions import Decision, reviewer_problem
 from gemini_assets.core.tasks.catalog import TaskCatalog
 
 
@@ -19,11 +21,33 @@ def _short(text: object, width: int) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
+class ReviewerType(click.ParamType):
+    """A reviewer's name: short and printable (it lands in tables, the audit trail and terminals)."""
+
+    name = "NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        problem = reviewer_problem(str(value))
+        if problem:
+            self.fail(problem, param, ctx)
+        return str(value)
+
+
+REVIEWER = ReviewerType()
+
+
+def reviewer_option(command: Any) -> Any:
+    return click.option("--reviewer", type=REVIEWER, default=None, help="Defaults to the login name.")(command)
+
+
 def _decide(media_id: str, day: str | None, reviewer: str | None) -> tuple[workflow.Reviewer, workflow.ReviewItem]:
     config = settings()
     target = store(config)
     item = workflow.find_item(target, media_id, day)
-    return workflow.Reviewer(target, AuditLog.from_settings(target, config), TaskCatalog(), reviewer), item
+    # the same filters a model's answer passes, from the same settings as the run
+    text_filter = TextFilter.load(config.sensitive_words_file, config.pii_patterns_file)
+    audit = AuditLog.from_settings(target, config)
+    return workflow.Reviewer(target, audit, TaskCatalog(), reviewer, text_filter), item
 
 
 def _done(decision: Decision) -> None:
@@ -81,7 +105,7 @@ def show(media_id: str, day: str | None) -> None:
 @review.command()
 @click.argument("media_id")
 @click.option("--date", "day", type=DAY, default=None)
-@click.option("--reviewer", default=None, help="Defaults to the login name.")
+@reviewer_option
 @click.option("--note", default="")
 def approve(media_id: str, day: str | None, reviewer: str | None, note: str) -> None:
     """Publish the model's schema-valid answer as a record."""
@@ -92,7 +116,7 @@ def approve(media_id: str, day: str | None, reviewer: str | None, note: str) -> 
 @review.command()
 @click.argument("media_id")
 @click.option("--date", "day", type=DAY, default=None)
-@click.option("--reviewer", default=None, help="Defaults to the login name.")
+@reviewer_option
 @click.option("--note", default="")
 def reject(media_id: str, day: str | None, reviewer: str | None, note: str) -> None:
     """Keep the item out of validated_records for good."""
@@ -105,7 +129,7 @@ def reject(media_id: str, day: str | None, reviewer: str | None, note: str) -> N
 @click.option("--date", "day", type=DAY, default=None)
 @click.option("--set", "assignments", multiple=True, help="field=value (JSON values allowed), repeatable.")
 @click.option("--json", "record_json", default=None, help="A whole record as JSON.")
-@click.option("--reviewer", default=None, help="Defaults to the login name.")
+@reviewer_option
 @click.option("--note", default="")
 def edit(
     media_id: str,

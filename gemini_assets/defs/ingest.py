@@ -2,6 +2,7 @@
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from gemini_assets.core.contracts.tables import RawMediaRow
 from gemini_assets.core.stages import intake
@@ -13,6 +14,16 @@ from gemini_assets.defs.tables import Emitted, check_specs, counts, emit, previe
 INTAKE_CONSERVATION = "intake_conservation"
 
 
+class RawMediaConfig(dg.Config):
+    """Run config of raw_media (launchpad: ``ops: {raw_media: {config: {...}}}``)."""
+
+    allow_empty_replace: bool = Field(
+        default=False,
+        description="Replace a day that has raw_media rows with an empty one when landing/<day> has no uploads "
+        "(off: the step fails, since a wrong storage root or a lost landing folder looks exactly like that).",
+    )
+
+
 @dg.asset(
     partitions_def=daily_partitions,
     group_name="media",
@@ -20,14 +31,19 @@ INTAKE_CONSERVATION = "intake_conservation"
     check_specs=check_specs("raw_media"),
     description="One row per file landed in landing/<day>/<task>/, with its sidecar fields.",
 )
-def raw_media(context: dg.AssetExecutionContext, storage: StorageResource) -> Emitted:
-    rows = intake.land(storage.day(context))
+def raw_media(context: dg.AssetExecutionContext, config: RawMediaConfig, storage: StorageResource) -> Emitted:
+    landed = intake.land(storage.day(context), config.allow_empty_replace)
+    if landed.warning:
+        context.log.warning(landed.warning)
+    rows = landed.rows
     metadata = {
         "uploads": len(rows),
         "bytes": sum(r.size_bytes for r in rows),
         "by_task": counts(r.task for r in rows),
         "sidecars": counts(r.sidecar_status for r in rows),
         "preview": preview(rows, ["file_name", "task", "size_bytes", "sidecar_status"]),
+        "landing_folder": "missing" if landed.warning else "found",
+        **({"warning": landed.warning} if landed.warning else {}),
     }
     yield from emit("raw_media", rows, metadata)
 

@@ -1,7 +1,11 @@
+import json
+
 import pytest
 
+from gemini_assets.core.contracts.enums import SidecarStatus
 from gemini_assets.core.media.policy import DEFAULT_POLICY
 from gemini_assets.core.stages.intake import scan_landing, validate_and_store
+from gemini_assets.core.stages.sidecars import Sidecar, json_nesting, read_sidecar
 from gemini_assets.core.storage.objectstore import UnsafeKeyError, safe_key
 from gemini_assets.core.tasks.catalog import TaskCatalog
 from gemini_assets_tests.landing import land
@@ -76,3 +80,44 @@ def test_uploads_without_consent_are_quarantined_after_their_technical_check(sto
     assert results["no_sidecar.png"].quarantined.reason_detail.endswith("(no sidecar)")
     assert results["broken_no_sidecar.png"].quarantined.reason_code == "unsupported_type"
     assert len(list(store.walk_files("media"))) == 1  # only the consented upload was stored
+
+
+def test_media_named_like_a_sidecar_without_its_file_is_still_an_upload(store):
+    """Guards: every key ending in .meta.json was skipped as a sidecar, so a media file named like
+    one (with no file of the name before it) appeared in no table: a hole in conservation."""
+    land(store, f"landing/{DAY}/product_recognition/a.png", _png())  # with a.png.meta.json, a sidecar
+    store.write_bytes(f"landing/{DAY}/product_recognition/photo.png.meta.json", _png())  # no photo.png beside it
+    store.write_bytes(f"landing/{DAY}/product_recognition/notes.meta.json", b'{"consent": true}')
+    rows = scan_landing(store, DAY)
+    assert sorted(r.file_name for r in rows) == ["a.png", "notes.meta.json", "photo.png.meta.json"]
+    verdicts = {r.file_name: validate_and_store(store, r, DAY, DEFAULT_POLICY, TaskCatalog()) for r in rows}
+    assert verdicts["a.png"].accepted is not None
+    assert {name: v.quarantined.reason_code for name, v in verdicts.items() if v.quarantined} == {
+        "notes.meta.json": "unsupported_extension",
+        "photo.png.meta.json": "unsupported_extension",
+    }
+
+
+@pytest.mark.parametrize(
+    "sidecar, problem",
+    [
+        (b"[" * 5 + b"]" * 5, "sidecar nests deeper than 4 levels"),
+        (b'{"context": {"a": {"b": {"c": {"d": 1}}}}}', "sidecar nests deeper than 4 levels"),
+        (b'{"consent": true, "context": "' + b"y" * 64 * 1024 + b'"}', "sidecar is larger than 64 KiB"),
+    ],
+)
+def test_hostile_sidecars_are_refused_before_parsing(store, sidecar, problem):
+    """Guards: json.loads recursing once per level (RecursionError) and reading a huge sidecar whole."""
+    key = f"landing/{DAY}/product_recognition/x.png"
+    store.write_bytes(key + ".meta.json", sidecar)
+    assert read_sidecar(store, key) == Sidecar(SidecarStatus.INVALID, problem=problem)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(store):
+    """Guards against refusing a flat sidecar whose free-text context holds brackets or quotes."""
+    context = 'see [[emulate:low_confidence]] and {"quoted \\" [[[[[[ text"} ' + "[" * 50
+    key = f"landing/{DAY}/product_recognition/x.png"
+    store.write_bytes(key + ".meta.json", json.dumps({"consent": True, "context": context}).encode())
+    assert json_nesting(json.dumps({"context": context}).encode()) == 1
+    sidecar = read_sidecar(store, key)
+    assert sidecar.status == SidecarStatus.PRESENT and sidecar.fields["context"] == context

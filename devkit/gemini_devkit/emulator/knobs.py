@@ -35,6 +35,20 @@ LINE_ERROR_CODES = {
 }
 
 
+class KnobsError(ValueError):
+    """Knobs that cannot be used; the message says where they came from and what is wrong."""
+
+
+# A knob's annotation -> the JSON values it takes (an int is a fine float; a bool is neither).
+_ACCEPTED: dict[str, tuple[type, ...]] = {
+    "float": (int, float),
+    "float | None": (int, float, type(None)),
+    "int": (int,),
+    "int | None": (int, type(None)),
+    "str": (str,),
+}
+
+
 @dataclass
 class Knobs:
     latency_s: float = 0.0  # added to every generateContent answer
@@ -68,6 +82,8 @@ class Knobs:
             raise ValueError(
                 f"unknown emulator knob(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}"
             )
+        for name, value in changes.items():
+            _check_type(name, value, self._annotation(name))
         before = {name: getattr(self, name) for name in changes}
         for name, value in changes.items():
             setattr(self, name, value)
@@ -92,23 +108,55 @@ class Knobs:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _annotation(self, name: str) -> str:
+        return str(next(f.type for f in fields(self) if f.name == name))
 
-def load_knobs(source: str | dict[str, Any] | Knobs | None) -> Knobs:
-    """Knobs from a dict, a Knobs, a JSON string or a path to a JSON file."""
+
+def _check_type(name: str, value: Any, annotation: str) -> None:
+    accepted = (list,) if annotation.startswith("list[") else _ACCEPTED.get(annotation)
+    if accepted is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, accepted):  # no knob is a bool; True is an int
+        raise ValueError(f"knob {name} must be {annotation}, not {type(value).__name__} {value!r}")
+
+
+def load_knobs(source: str | dict[str, Any] | Knobs | None, origin: str = "knobs") -> Knobs:
+    """Knobs from a dict, a Knobs, a JSON string or a path to a JSON file.
+
+    Raises KnobsError naming ``origin`` (e.g. the environment variable) and what is wrong.
+    """
     if isinstance(source, Knobs):
         return source
     knobs = Knobs()
     if not source:
         return knobs
-    if isinstance(source, str):
-        text = source.strip()
-        source = json.loads(text if text.startswith("{") else Path(text).read_text())
-    knobs.update(dict(source))  # type: ignore[arg-type]
+    try:
+        knobs.update(_knob_values(source))
+    except ValueError as exc:
+        raise KnobsError(f"{origin}: {exc}") from None
     return knobs
 
 
+def _knob_values(source: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(source, dict):
+        return dict(source)
+    text = source.strip()
+    if not text.startswith(("{", "[")):  # not JSON itself: the path of a JSON file
+        try:
+            text = Path(text).read_text()
+        except OSError as exc:
+            raise ValueError(f"neither a JSON object nor a readable JSON file ({exc.strerror}: {source!r})") from None
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"expected a JSON object of knob names and values, not a JSON {type(values).__name__}")
+    return values
+
+
 def knobs_from_env() -> Knobs:
-    return load_knobs(os.environ.get(KNOBS_ENV))
+    return load_knobs(os.environ.get(KNOBS_ENV), origin=KNOBS_ENV)
 
 
 class Behaviour:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .handler import EmulatorServer
-from .knobs import KNOBS_ENV, Knobs, knobs_from_env, load_knobs
+from .knobs import KNOBS_ENV, Knobs, KnobsError, knobs_from_env, load_knobs
 from .state import StateStore
 
 KnobsSource = Knobs | dict | str | None
@@ -86,14 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--knobs",
-        default=os.environ.get(KNOBS_ENV),
+        default=None,
         help=f"JSON object or path to a JSON file of knobs (latency, quotas, errors; default: ${KNOBS_ENV})",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request at DEBUG")
     args = parser.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(message)s")
-    server, root = _bind(args.state_dir, args.host, args.port, args.knobs)
+    try:
+        knobs = load_knobs(args.knobs, "--knobs") if args.knobs is not None else knobs_from_env()
+    except KnobsError as exc:
+        parser.error(str(exc))  # exits 2 with the message, like any bad option
+    server, root = _bind(args.state_dir, args.host, args.port, knobs)
     port = server.server_address[1]
 
     def _terminate(signum: int, frame: object) -> None:

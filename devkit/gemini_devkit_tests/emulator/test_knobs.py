@@ -12,6 +12,8 @@ from google import genai
 from google.genai import errors, types
 
 from gemini_devkit.emulator import start_emulator
+from gemini_devkit.emulator.knobs import KNOBS_ENV, KnobsError, knobs_from_env
+from gemini_devkit.emulator.server import main as server_main
 from gemini_devkit.emulator.state import read_served_log
 from gemini_devkit.samples.media import make_png
 from gemini_devkit_tests.emulator.conftest import make_client, raw_request
@@ -148,6 +150,38 @@ def test_knobs_from_environment_json_or_file(tmp_path, monkeypatch):
     monkeypatch.setenv("GEMINI_EMULATOR_KNOBS", '{"bogus": 1}')
     with pytest.raises(ValueError, match="bogus"):
         start_emulator(tmp_path / "b")
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ('{"rpm": 5,', "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 11"),
+        ("[1, 2]", "expected a JSON object of knob names and values, not a JSON list"),
+        ("/no/such/knobs.json", "neither a JSON object nor a readable JSON file (No such file or directory"),
+        ('{"rpm": "many"}', "knob rpm must be int | None, not str 'many'"),
+        ('{"latency_s": true}', "knob latency_s must be float, not bool True"),
+        ('{"rmp": 5}', "unknown emulator knob(s): rmp"),
+    ],
+)
+def test_malformed_knobs_in_the_environment_name_the_variable_and_the_problem(monkeypatch, value, problem):
+    """Guards: a malformed GEMINI_EMULATOR_KNOBS raised a bare JSONDecodeError that named neither."""
+    monkeypatch.setenv(KNOBS_ENV, value)
+    with pytest.raises(KnobsError) as caught:
+        knobs_from_env()
+    assert str(caught.value).startswith(f"{KNOBS_ENV}: {problem}")
+
+
+def test_the_emulator_command_refuses_malformed_knobs_as_a_usage_error(tmp_path, monkeypatch, capsys):
+    """Guards: `python -m gemini_devkit.emulator` dying with a traceback on a malformed variable."""
+    monkeypatch.setenv(KNOBS_ENV, "{not json")
+    with pytest.raises(SystemExit) as exited:
+        server_main(["--port", "0", "--state-dir", str(tmp_path / "state")])
+    assert exited.value.code == 2
+    assert f"{KNOBS_ENV}: not valid JSON" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        server_main(["--port", "0", "--state-dir", str(tmp_path / "state"), "--knobs", '{"slow_s": "1"}'])
+    assert exited.value.code == 2
+    assert "--knobs: knob slow_s must be float, not str '1'" in capsys.readouterr().err
 
 
 def test_two_clients_share_one_instance_quota(emulator):

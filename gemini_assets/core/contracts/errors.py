@@ -69,6 +69,11 @@ class SanitizeError(GeminiAssetsError, ValueError):
     """Metadata could not be stripped losslessly: the item must not leave."""
 
 
+class EmptyReplaceRefused(GeminiAssetsError):
+    """A day that had rows would be replaced by an empty one: most likely the wrong storage root
+    or a lost landing folder, so the step stops instead (the message names the option that allows it)."""
+
+
 class DecisionError(GeminiAssetsError, ValueError):
     """A review decision that cannot be accepted (unknown item, invalid record ...)."""
 
@@ -112,3 +117,30 @@ class BatchWaitExceeded(GatewayError):
             "re-run the partition (or let the step retry) to resume waiting without resubmitting"
         )
         self.name, self.state = name, state
+
+
+class LeaseBusy(GeminiAssetsError, RuntimeError):
+    """Another run holds the lease (a day and task's model calls) and did not let go in time."""
+
+    def __init__(self, name: str, holder: str, waited_s: float):
+        super().__init__(
+            f"{name} is held by {holder}; waited {waited_s:.0f} s. Another run of this day is calling the "
+            "model: let it finish and re-run this one (nothing is called twice), or raise "
+            "GEMINI_ASSETS_LEASE_WAIT_S. A holder that was killed is taken over once its heartbeat is "
+            "older than GEMINI_ASSETS_LEASE_TTL_S."
+        )
+        self.name, self.holder, self.waited_s = name, holder, waited_s
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LeaseBusy, (self.name, self.holder, self.waited_s))
+
+
+class LeaseLost(GeminiAssetsError, RuntimeError):
+    """This run's lease was taken over (its heartbeat was presumed dead): it must stop calling."""
+
+    def __init__(self, name: str):
+        super().__init__(f"the lease {name} was taken over by another run; this run stops calling the model")
+        self.name = name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LeaseLost, (self.name,))

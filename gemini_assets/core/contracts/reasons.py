@@ -38,6 +38,7 @@ class QuarantineReason(StrEnum):
     INVALID_SIDECAR = "invalid_sidecar"
     NO_CONSENT = "no_consent"
     NOT_REGULAR_FILE = "not_regular_file"
+    CHANGED_DURING_INGEST = "changed_during_ingest"
 
 
 QUARANTINE_DOCS: dict[QuarantineReason, str] = {
@@ -77,12 +78,19 @@ QUARANTINE_DOCS: dict[QuarantineReason, str] = {
     ),
     QuarantineReason.PROBE_TIMEOUT: "the parser did not finish within the time limit (child process killed)",
     QuarantineReason.PROBE_CRASHED: "the parser's child process died or ran out of its memory limit",
-    QuarantineReason.INVALID_SIDECAR: "the .meta.json sidecar is not valid JSON of the documented shape",
+    QuarantineReason.INVALID_SIDECAR: (
+        "the .meta.json sidecar is not valid JSON of the documented shape, is larger than 64 KiB or nests "
+        "deeper than 4 levels (the last two are refused before parsing)"
+    ),
     QuarantineReason.NO_CONSENT: (
         "technically valid, but the sidecar lacks `consent: true` and the task requires consent"
     ),
     QuarantineReason.NOT_REGULAR_FILE: (
         "a symbolic link, FIFO, socket or device in landing/: never opened or followed, no byte of it is read"
+    ),
+    QuarantineReason.CHANGED_DURING_INGEST: (
+        "the file was replaced or deleted in landing/ after raw_media hashed it: the bytes found are kept in "
+        "quarantine/ (the detail shows the recorded and found sha256), a deleted one is `gone`"
     ),
 }
 

@@ -20,6 +20,10 @@ from gemini_assets.core.contracts.reasons import ReviewReason
 from gemini_assets.core.storage.objectstore import ObjectStore
 
 DECISIONS = "audit/review_decisions"
+REVIEWER_MAX_CHARS = 64
+# A reviewer's name is shown in tables, the audit trail and terminals: a short printable name,
+# never a path, an escape sequence or a wall of text.
+_REVIEWER_PUNCTUATION = frozenset(" ._-@")
 
 
 class Decision(BaseModel):
@@ -33,8 +37,9 @@ class Decision(BaseModel):
     reviewer: str
     decided_at: str
     note: str
-    record: dict[str, Any] | None  # the record to publish (approve, edit)
+    record: dict[str, Any] | None  # the record to publish (approve, edit), after the task's output filters
     reason_code: ReviewReason  # why the item was in review
+    flags: str | None = None  # what the output filters found in the record (masked or signed off)
 
     @property
     def publishes(self) -> bool:
@@ -48,6 +53,29 @@ def current_reviewer() -> str:
         return "unknown"
 
 
+def reviewer_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a reviewer's name: 1 to 64 letters, digits, spaces and ``._-@``."""
+    if not 1 <= len(name) <= REVIEWER_MAX_CHARS:
+        return f"a reviewer name has 1 to {REVIEWER_MAX_CHARS} characters, not {len(name)}"
+    refused = next((char for char in name if not (char.isalnum() or char in _REVIEWER_PUNCTUATION)), None)
+    if refused is not None:
+        return f"{refused!r} is not allowed in a reviewer name: use letters, digits, spaces and . _ - @"
+    if not name[0].isalnum() or name != name.strip():
+        return "a reviewer name starts with a letter or digit and does not end with a space"
+    return None
+
+
+def checked_reviewer(name: str | None) -> str:
+    """The name to record: the one given, else the login name; either must be a valid name."""
+    chosen = name if name is not None else current_reviewer()
+    problem = reviewer_problem(chosen)
+    if problem and name is None:
+        raise DecisionError(f"the login name {chosen!r} is not usable ({problem}): name the reviewer explicitly")
+    if problem:
+        raise DecisionError(f"invalid reviewer name: {problem}")
+    return chosen
+
+
 def record_decision(
     store: ObjectStore,
     day: str,
@@ -58,6 +86,7 @@ def record_decision(
     reviewer: str | None = None,
     note: str = "",
     record: dict[str, Any] | None = None,
+    flags: str | None = None,
 ) -> Decision:
     if action in (ReviewAction.APPROVE, ReviewAction.EDIT) and record is None:
         raise DecisionError(f"{action} needs a record")
@@ -68,11 +97,12 @@ def record_decision(
         media_id=media_id,
         task=task,
         action=action,
-        reviewer=reviewer or current_reviewer(),
+        reviewer=checked_reviewer(reviewer),
         decided_at=now.isoformat(),
         note=note,
         record=record,
         reason_code=reason_code,
+        flags=flags,
     )
     key = f"{DECISIONS}/{day}/{decision.decision_id}-{media_id}.json"
     if store.exists(key):  # append-only: never overwrite

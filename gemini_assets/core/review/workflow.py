@@ -15,7 +15,14 @@ from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.contracts.enums import ReviewAction, ReviewStatus
 from gemini_assets.core.contracts.errors import DecisionError
 from gemini_assets.core.contracts.tables import ReviewQueueRow
-from gemini_assets.core.review.decisions import Decision, decisions_for_day, latest_decisions, record_decision
+from gemini_assets.core.privacy.filters import TextFilter
+from gemini_assets.core.review.decisions import (
+    Decision,
+    checked_reviewer,
+    decisions_for_day,
+    latest_decisions,
+    record_decision,
+)
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import WAREHOUSE, read_partition, rows_from
 from gemini_assets.core.tasks.catalog import TaskCatalog
@@ -69,10 +76,25 @@ def history(store: ObjectStore, item: ReviewItem) -> list[Decision]:
 
 
 class Reviewer:
-    """Decisions of one person, validated against the task and written to the audit trail."""
+    """Decisions of one person, validated against the task and written to the audit trail.
 
-    def __init__(self, store: ObjectStore, audit: AuditLog, catalog: TaskCatalog, reviewer: str | None = None):
-        self.store, self.audit, self.catalog, self.reviewer = store, audit, catalog, reviewer
+    A record a person publishes passes the same output filters as a model's answer (the run's
+    TextFilter and the task's policy): findings the task redacts are masked and listed in the
+    decision's flags; a finding the task flags refuses an edit (the person typed or kept it), while
+    approving the model's answer as it stands is the sign-off the flag asked for and is recorded.
+    """
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        audit: AuditLog,
+        catalog: TaskCatalog,
+        reviewer: str | None = None,
+        text_filter: TextFilter | None = None,
+    ):
+        self.store, self.audit, self.catalog = store, audit, catalog
+        self.reviewer = checked_reviewer(reviewer)
+        self.text_filter = text_filter or TextFilter()
 
     def validate_record(self, item: ReviewItem, record: dict[str, Any]) -> dict[str, Any]:
         task = self.catalog.get(item.row.task, item.row.task_version)
@@ -89,7 +111,7 @@ class Reviewer:
                 "use `review edit` with a corrected record"
             )
         record = self.validate_record(item, json.loads(item.row.candidate_json))
-        return self._decide(item, ReviewAction.APPROVE, note, record)
+        return self._decide(item, ReviewAction.APPROVE, note, *self.screen(item, record, ReviewAction.APPROVE))
 
     def reject(self, item: ReviewItem, note: str = "") -> Decision:
         return self._decide(item, ReviewAction.REJECT, note, None)
@@ -97,9 +119,29 @@ class Reviewer:
     def edit(self, item: ReviewItem, changes: dict[str, Any], note: str = "") -> Decision:
         base = json.loads(item.row.candidate_json) if item.row.candidate_json else {}
         record = self.validate_record(item, {**base, **changes})
-        return self._decide(item, ReviewAction.EDIT, note, record)
+        return self._decide(item, ReviewAction.EDIT, note, *self.screen(item, record, ReviewAction.EDIT))
 
-    def _decide(self, item: ReviewItem, action: ReviewAction, note: str, record: dict[str, Any] | None) -> Decision:
+    def screen(
+        self, item: ReviewItem, record: dict[str, Any], action: ReviewAction
+    ) -> tuple[dict[str, Any], str | None]:
+        """The record after the task's output filters, and what they found."""
+        task = self.catalog.get(item.row.task, item.row.task_version)
+        filtered = self.text_filter.filter_output(record, task.output_policy)
+        if filtered.flagged and action == ReviewAction.EDIT:
+            raise DecisionError(
+                f"the edited record has {', '.join(filtered.flagged[:5])}: {task.name} does not publish these "
+                "(its policy flags them for review); take them out of the record, or reject the item"
+            )
+        return filtered.value, filtered.flags
+
+    def _decide(
+        self,
+        item: ReviewItem,
+        action: ReviewAction,
+        note: str,
+        record: dict[str, Any] | None,
+        flags: str | None = None,
+    ) -> Decision:
         decision = record_decision(
             self.store,
             item.day,
@@ -110,6 +152,7 @@ class Reviewer:
             reviewer=self.reviewer,
             note=note,
             record=record,
+            flags=flags,
         )
         event = {
             "event": "reviewed",

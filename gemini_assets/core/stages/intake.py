@@ -1,7 +1,9 @@
 """Step 1, intake: landing/ → raw_media → validated_media | quarantined_media.
 
-Uploads are only ever copied: landing/ is left as it was, accepted originals go to media/
-under their content address, rejects go to quarantine/ with a JSON reason record. Validation
+Uploads are only ever copied: landing/ is left as it was. Each regular upload is copied once to
+staging/ and checked against the hash raw_media recorded (changed_during_ingest otherwise); the
+checks read that copy and it is then moved on: accepted originals to media/ under their content
+address, rejects to quarantine/ with a JSON reason record. Validation
 order: regular file → task and sidecar → size (before reading) → sniffed type vs extension →
 the format's parser in a child process (core/media/probe.py), which also runs the metadata
 stripper on images and PDFs so that accepted means sendable → consent.
@@ -10,7 +12,6 @@ stripper on images and PDFs so that accepted means sendable → consent.
 from __future__ import annotations
 
 import hashlib
-import json
 import posixpath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import Any
 
 from gemini_assets.core.audit.events import item_events
 from gemini_assets.core.contracts.enums import SidecarStatus
-from gemini_assets.core.contracts.errors import MediaRejected
+from gemini_assets.core.contracts.errors import EmptyReplaceRefused, MediaRejected
 from gemini_assets.core.contracts.reasons import QuarantineReason
 from gemini_assets.core.contracts.tables import QuarantinedMediaRow, RawMediaRow, ValidatedMediaRow
 from gemini_assets.core.media.facts import MediaFacts
@@ -28,13 +29,14 @@ from gemini_assets.core.media.probe import ProbeJob, Prober, shared_prober
 from gemini_assets.core.media.sniff import UNNAMED, header_offset_problem, signature_mime, sniff_stream
 from gemini_assets.core.privacy.copies import check_strippable
 from gemini_assets.core.stages.context import DayContext
+from gemini_assets.core.stages.sidecars import is_sidecar, read_sidecar
+from gemini_assets.core.stages.staging import Held, held_copy
 from gemini_assets.core.storage.checks import CheckOutcome, check_partition
 from gemini_assets.core.storage.objectstore import ObjectStore, is_safe_key
+from gemini_assets.core.storage.tables import partition_rows
 from gemini_assets.core.tasks.catalog import TaskCatalog
 
 LANDING = "landing"
-SIDECAR_SUFFIX = ".meta.json"
-_SIDECAR_FIELDS: dict[str, type] = {"uploader": str, "consent": bool, "residency": str, "context": str}
 LOG_EVERY = 50
 NOT_REGULAR = {
     "symlink": "a symbolic link: its target is neither followed nor read",
@@ -67,43 +69,14 @@ def extension_of(file_name: str) -> str:
     return ext.lower() if dot else ""
 
 
-@dataclass(frozen=True)
-class Sidecar:
-    status: SidecarStatus
-    fields: dict[str, Any] = field(default_factory=dict)
-    problem: str = ""
-
-
-def read_sidecar(store: ObjectStore, key: str) -> Sidecar:
-    sidecar_key = key + SIDECAR_SUFFIX
-    entry = store.entry(sidecar_key)
-    if entry is None:
-        return Sidecar(SidecarStatus.MISSING)
-    if not entry.regular:  # a linked sidecar would read another file's bytes
-        return Sidecar(SidecarStatus.INVALID, problem=f"the sidecar is a {entry.kind}, not a regular file")
-    try:
-        raw = json.loads(store.read_bytes(sidecar_key))
-    except (ValueError, UnicodeDecodeError) as exc:
-        return Sidecar(SidecarStatus.INVALID, problem=f"sidecar is not JSON: {exc}")
-    if not isinstance(raw, dict):
-        return Sidecar(SidecarStatus.INVALID, problem="sidecar is not a JSON object")
-    fields: dict[str, Any] = {}
-    for name, kind in _SIDECAR_FIELDS.items():
-        value = raw.get(name)
-        if value is not None and not isinstance(value, kind):
-            return Sidecar(SidecarStatus.INVALID, problem=f"sidecar field {name!r} must be {kind.__name__}")
-        fields[name] = value
-    if fields.get("residency") not in (None, "global", "restricted"):
-        return Sidecar(SidecarStatus.INVALID, problem="sidecar residency must be 'global' or 'restricted'")
-    return Sidecar(SidecarStatus.PRESENT, fields)
-
-
 def scan_landing(store: ObjectStore, day: str) -> list[RawMediaRow]:
     """One raw_media row per landed file of the day (sidecars are not items)."""
     rows = []
     prefix = f"{LANDING}/{day}"
-    for obj in store.walk_entries(prefix):
-        if obj.key.endswith(SIDECAR_SUFFIX):
+    entries = list(store.walk_entries(prefix))
+    landed = {obj.key for obj in entries}
+    for obj in entries:
+        if is_sidecar(obj.key, landed):
             continue
         key = shown_key(obj.key)
         relative = key[len(prefix) + 1 :]
@@ -126,12 +99,12 @@ def scan_landing(store: ObjectStore, day: str) -> list[RawMediaRow]:
         if is_safe_key(obj.key) and obj.regular and key == obj.key:
             sidecar = read_sidecar(store, obj.key)
             info = store.fs.info(store.path(obj.key))
-            landed = info.get("mtime") or info.get("LastModified") or info.get("created")
+            landed_at = info.get("mtime") or info.get("LastModified") or info.get("created")
             values.update(
                 sha256=store.sha256(obj.key),
                 sidecar_status=sidecar.status,
                 sidecar_problem=sidecar.problem,
-                landed_at=_as_utc(landed),
+                landed_at=_as_utc(landed_at),
                 **sidecar.fields,
             )
         rows.append(RawMediaRow(**values))
@@ -165,13 +138,48 @@ class IntakeResult:
     conservation: CheckOutcome | None = None
 
 
-def land(ctx: DayContext) -> list[RawMediaRow]:
-    """raw_media: what landed for the day, recorded in the audit trail."""
+@dataclass(frozen=True)
+class Landed:
+    """raw_media's rows, and a warning to show loudly when the day's landing folder is missing."""
+
+    rows: list[RawMediaRow]
+    warning: str | None = None
+
+
+def land(ctx: DayContext, allow_empty_replace: bool = False) -> Landed:
+    """raw_media: what landed for the day, recorded in the audit trail.
+
+    An empty day is loud: a missing ``landing/<day>`` folder is a warning (a mistyped storage root
+    looks exactly like a quiet day), and a day that had uploads is not replaced by an empty one
+    unless ``allow_empty_replace`` says so.
+    """
     rows = scan_landing(ctx.store, ctx.day)
+    if not rows:
+        refuse_empty_replace(ctx, allow_empty_replace)
     ctx.log(f"found {len(rows)} uploads for {ctx.day}")
     fields = ("task", "landing_key", "sha256", "size_bytes", "uploader", "consent", "residency")
     ctx.record(item_events("received", rows, *fields))
-    return rows
+    return Landed(rows, missing_landing_warning(ctx))
+
+
+def missing_landing_warning(ctx: DayContext) -> str | None:
+    folder = f"{LANDING}/{ctx.day}"
+    if ctx.store.exists(folder):
+        return None
+    return (
+        f"{ctx.store.uri(folder)} does not exist: no uploads for {ctx.day}. If the day should have uploads, "
+        "check the storage root (GEMINI_ASSETS_STORAGE, or the storage resource's `root`)."
+    )
+
+
+def refuse_empty_replace(ctx: DayContext, allow_empty_replace: bool) -> None:
+    had = partition_rows(ctx.store, "raw_media", ctx.day)
+    if had and not allow_empty_replace:
+        raise EmptyReplaceRefused(
+            f"raw_media {ctx.day} has {had} rows but {ctx.store.uri(f'{LANDING}/{ctx.day}')} has no uploads now: "
+            "refusing to replace the day with an empty one (wrong GEMINI_ASSETS_STORAGE, or a lost landing folder?). "
+            "To empty the day on purpose, run with `ops: {raw_media: {config: {allow_empty_replace: true}}}`."
+        )
 
 
 def validate_day(
@@ -214,14 +222,23 @@ def validate_and_store(
     catalog: TaskCatalog,
     prober: Prober | None = None,
 ) -> Verdict:
-    """Decide one landed file; store it under media/ or quarantine/. Never raises for bad input."""
-    try:
-        facts = _validate(store, row, policy, catalog, prober or shared_prober(policy.probe))
-    except MediaRejected as rejected:
-        return Verdict(quarantined=_quarantine(store, row, day, rejected))
-    key = content_key(row.sha256, row.extension)
-    if not store.exists(key):  # identical content is stored once
-        store.copy_stream(row.landing_key, key, expected_sha256=row.sha256)
+    """Decide one landed file; store it under media/ or quarantine/. Never raises for bad input.
+
+    A regular file is first copied once into staging/ and checked against the hash raw_media
+    recorded; every check reads that copy and that copy is what is kept, so the bytes judged are
+    the bytes stored even when landing/ changes meanwhile (changed_during_ingest).
+    """
+    listed = _listing_problem(row, catalog)
+    if listed is not None and not _openable(row):  # never opened: nothing of it is copied
+        return Verdict(quarantined=_quarantine(store, row, day, listed, kept=None))
+    with held_copy(store, row, day) as held:
+        try:
+            facts = _validate(store, held, row, policy, catalog, prober or shared_prober(policy.probe))
+        except MediaRejected as rejected:
+            return Verdict(quarantined=_quarantine(store, row, day, rejected, kept=held.original))
+        key = content_key(row.sha256, row.extension)
+        if not store.exists(key):  # identical content is stored once
+            store.move(held.key, key)
     accepted = ValidatedMediaRow(
         media_id=row.media_id,
         task=row.task,
@@ -239,25 +256,38 @@ def validate_and_store(
     return Verdict(accepted=accepted)
 
 
-def _validate(
-    store: ObjectStore, row: RawMediaRow, policy: MediaPolicy, catalog: TaskCatalog, prober: Prober
-) -> MediaFacts:
-    task_kinds = catalog.kinds()
+def _openable(row: RawMediaRow) -> bool:
+    return row.object_type == "file" and not row.name_problem and is_safe_key(row.landing_key)
+
+
+def _listing_problem(row: RawMediaRow, catalog: TaskCatalog) -> MediaRejected | None:
+    """What the listing alone decides, without reading a byte: the kind of entry, the task, the name."""
     if row.object_type != "file":
-        raise MediaRejected(QuarantineReason.NOT_REGULAR_FILE, NOT_REGULAR.get(row.object_type, NOT_REGULAR["other"]))
-    if row.task not in task_kinds:
-        raise MediaRejected(QuarantineReason.UNKNOWN_TASK, f"no task named {row.task!r} in the catalog")
+        return MediaRejected(QuarantineReason.NOT_REGULAR_FILE, NOT_REGULAR.get(row.object_type, NOT_REGULAR["other"]))
+    if row.task not in catalog.kinds():
+        return MediaRejected(QuarantineReason.UNKNOWN_TASK, f"no task named {row.task!r} in the catalog")
     if row.name_problem:
-        raise MediaRejected(QuarantineReason.UNSAFE_NAME, f"{row.name_problem}: not opened, it stays in landing/")
+        return MediaRejected(QuarantineReason.UNSAFE_NAME, f"{row.name_problem}: not opened, it stays in landing/")
     if not is_safe_key(row.landing_key):
-        raise MediaRejected(
+        return MediaRejected(
             QuarantineReason.UNSAFE_NAME, f"key {row.landing_key!r} is not opened; it stays in landing/"
         )
+    return None
+
+
+def _validate(
+    store: ObjectStore, held: Held, row: RawMediaRow, policy: MediaPolicy, catalog: TaskCatalog, prober: Prober
+) -> MediaFacts:
+    if held.changed is not None:  # whatever else may be wrong, these are not the bytes raw_media recorded
+        raise held.changed
+    listed = _listing_problem(row, catalog)
+    if listed is not None:
+        raise listed
     if row.sidecar_status == SidecarStatus.INVALID:
         raise MediaRejected(QuarantineReason.INVALID_SIDECAR, row.sidecar_problem or "invalid sidecar")
     if row.size_bytes == 0:
         raise MediaRejected(QuarantineReason.EMPTY_FILE, "the upload is empty")
-    kinds = {str(kind) for kind in task_kinds[row.task]}
+    kinds = {str(kind) for kind in catalog.kinds()[row.task]}
     extension = row.extension or ""
     claimed = policy.kind_of_extension(extension, kinds)
     if claimed is None:
@@ -266,7 +296,7 @@ def _validate(
     limit = policy.kind_policy(claimed).max_bytes
     if row.size_bytes > limit:
         raise MediaRejected(QuarantineReason.FILE_TOO_LARGE, f"{row.size_bytes} bytes > {limit} for {claimed}")
-    with store.open(row.landing_key) as handle:
+    with store.open(held.key) as handle:
         sniffed = sniff_stream(handle, policy.probe.sniff_bytes)
     head, mime = sniffed.head, sniffed.mime
     if mime == UNNAMED:
@@ -285,7 +315,7 @@ def _validate(
     if problem:
         raise MediaRejected(QuarantineReason.POLYGLOT, problem, mime)
     job = ProbeJob(
-        store.url, store.s3_endpoint, row.landing_key, row.size_bytes, mime, kind, extension, policy, check_strippable
+        store.url, store.s3_endpoint, held.key, row.size_bytes, mime, kind, extension, policy, check_strippable
     )
     facts = prober.probe(job)
     # Consent is judged last so a broken file still gets its technical reason; nothing without
@@ -298,7 +328,10 @@ def _validate(
     return facts
 
 
-def _quarantine(store: ObjectStore, row: RawMediaRow, day: str, rejected: MediaRejected) -> QuarantinedMediaRow:
+def _quarantine(
+    store: ObjectStore, row: RawMediaRow, day: str, rejected: MediaRejected, kept: str | None
+) -> QuarantinedMediaRow:
+    """Record the rejection; ``kept`` (the upload's staged copy, if any) becomes its original."""
     folder = f"quarantine/{day}/{row.media_id}"
     record = {
         "media_id": row.media_id,
@@ -315,9 +348,9 @@ def _quarantine(store: ObjectStore, row: RawMediaRow, day: str, rejected: MediaR
         "quarantined_at": now_utc().isoformat(),
     }
     # Only our own names are used below quarantine/: an upload's name can never pick the path;
-    # only regular files are copied (a link's target, a FIFO or a device is never read).
-    if is_safe_key(row.landing_key) and row.object_type == "file" and not row.name_problem:
-        store.copy_stream(row.landing_key, f"{folder}/original")
+    # only regular files were copied (a link's target, a FIFO or a device is never read).
+    if kept is not None:
+        store.move(kept, f"{folder}/original")
     store.write_json(f"{folder}/reason.json", record)
     return QuarantinedMediaRow(
         media_id=row.media_id,

@@ -90,6 +90,15 @@ def read_partition(store: ObjectStore, table: str, day: str) -> pd.DataFrame:
         return _pandas(pq.read_table(handle))
 
 
+def partition_rows(store: ObjectStore, table: str, day: str) -> int:
+    """How many rows the day's current partition holds (0 when there is none), from the footer only."""
+    key = partition_key(table, day)
+    if not store.exists(key):
+        return 0
+    with store.open(key) as handle:
+        return int(pq.ParquetFile(handle).metadata.num_rows)
+
+
 def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Plain Python rows (None for nulls, int for ints) whatever the frame's dtypes."""
     rows: list[dict[str, Any]] = pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
