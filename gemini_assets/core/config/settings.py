@@ -92,6 +92,24 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = Field(
         None, validation_alias="GEMINI_ASSETS_AUDIT_KEY", description="Ed25519 key that signs audit checkpoints"
     )
+    lease_ttl_s: float = Field(
+        120.0,
+        gt=0,
+        validation_alias="GEMINI_ASSETS_LEASE_TTL_S",
+        description="a run holding a day's model calls whose heartbeat is older than this is presumed dead",
+    )
+    lease_wait_s: float = Field(
+        900.0,
+        ge=0,
+        validation_alias="GEMINI_ASSETS_LEASE_WAIT_S",
+        description="how long a second run of the same day waits for the first one's model calls",
+    )
+    audit_checkpoint_every: int = Field(
+        100,
+        ge=1,
+        validation_alias="GEMINI_ASSETS_AUDIT_CHECKPOINT_EVERY",
+        description="sign an audit checkpoint every N events within a step (and always at a step's end)",
+    )
     # -- local state ----------------------------------------------------------------------------
     dagster_home: Path | None = Field(None, validation_alias="DAGSTER_HOME", description="Dagster instance folder")
     home: Path = Field(default_factory=Path.home, validation_alias="HOME", description="the user's home folder")

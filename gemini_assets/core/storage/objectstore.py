@@ -6,6 +6,8 @@ that the same code and the same table rows work on disk and on S3.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -126,7 +128,12 @@ class ObjectStore:
         if self.is_local and mode == "rb":
             # O_NOFOLLOW: a key that became a symbolic link after it was listed is refused, not
             # followed to its target (the last path component; the store's own folders are ours).
-            descriptor = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            try:
+                descriptor = os.open(self.path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+                raise UnsafeKeyError(f"{key!r} is a symbolic link") from None
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # a FIFO or device: never read
                 os.close(descriptor)
                 raise UnsafeKeyError(f"{key!r} is not a regular file")
@@ -141,6 +148,10 @@ class ObjectStore:
         return handle
 
     def read_bytes(self, key: str) -> bytes:
+        if not self.is_local:
+            # One GET, one version: s3fs's file object pins the ETag it saw first, so an object
+            # replaced meanwhile (a lease heartbeat) would fail with PreconditionFailed.
+            return bytes(self.fs.cat_file(self.path(key)))
         with self.open(key) as handle:
             return handle.read()
 
@@ -150,6 +161,55 @@ class ObjectStore:
             # In chunks: s3fs then streams parts as blocks fill instead of one oversized part.
             for start in range(0, len(view), CHUNK_BYTES):
                 handle.write(view[start : start + CHUNK_BYTES])
+
+    def create(self, key: str, data: bytes) -> bool:
+        """Write ``key`` only if it does not exist, atomically: True if this call created it.
+
+        The one compare-and-set primitive both stores have (disk: a complete temporary file
+        hard-linked into place, which fails if the name exists; S3: a PUT with If-None-Match),
+        so journals, audit segments and leases never overwrite what another process wrote, and
+        a crash never leaves half an object under the final name.
+        """
+        if not self.is_local:
+            try:
+                self.fs.pipe_file(self.path(key), data, mode="create")
+            except FileExistsError:
+                return False
+            return True
+        final = self.path(key)
+        os.makedirs(posixpath.dirname(final), exist_ok=True)
+        partial = f"{posixpath.dirname(final)}/.partial-{uuid.uuid4().hex}"
+        try:
+            with open(partial, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(partial, final)
+        except FileExistsError:
+            return False
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+        return True
+
+    def replace(self, key: str, data: bytes) -> None:
+        """Overwrite ``key`` atomically: readers see the old or the new bytes, never a mix."""
+        if not self.is_local:
+            self.fs.pipe_file(self.path(key), data)
+            return
+        final = self.path(key)
+        os.makedirs(posixpath.dirname(final), exist_ok=True)
+        partial = f"{posixpath.dirname(final)}/.partial-{uuid.uuid4().hex}"
+        with open(partial, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+
+    def delete(self, key: str) -> None:
+        """Remove one object if it is there (journal records, never media or quarantine)."""
+        if self.exists(key):
+            self.fs.rm(self.path(key))
 
     def read_json(self, key: str) -> Any:
         return json.loads(self.read_bytes(key))
@@ -167,8 +227,9 @@ class ObjectStore:
                 digest.update(chunk)
         return digest.hexdigest()
 
-    def copy_stream(self, source_key: str, target_key: str, expected_sha256: str | None = None) -> None:
-        """Copy in bounded chunks: memory stays flat whatever the file size.
+    def copy_stream(self, source_key: str, target_key: str, expected_sha256: str | None = None) -> str:
+        """Copy in bounded chunks: memory stays flat whatever the file size. Returns the SHA-256
+        of the bytes copied.
 
         The target appears whole or not at all (S3: a multipart upload completes at close; disk:
         a temporary name renamed at the end), so a crash never leaves a half object at a content
@@ -197,6 +258,18 @@ class ObjectStore:
             dst.close()
         if self.is_local:
             self.fs.mv(self.path(target), self.path(target_key))
+        return digest.hexdigest()
+
+    def move(self, source_key: str, target_key: str) -> None:
+        """Give an object a new key (disk: a rename; S3: a server-side copy, then the source is removed)."""
+        if self.is_local:
+            self.fs.makedirs(posixpath.dirname(self.path(target_key)), exist_ok=True)
+        self.fs.mv(self.path(source_key), self.path(target_key))
+
+    def remove(self, key: str) -> None:
+        """Remove one object if it is there (our own scratch copies only: media/ and quarantine/ are never deleted)."""
+        if self.exists(key):
+            self.fs.rm(self.path(key))
 
     def walk_entries(self, prefix: str) -> Iterator[StoredObject]:
         """Every entry below ``prefix`` but directories, sorted by key, links and FIFOs included

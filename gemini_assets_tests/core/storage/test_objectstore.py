@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -51,3 +52,22 @@ def test_unsafe_keys_are_refused(bad):
 @pytest.mark.parametrize("good", ["landing/d/t/..png", "landing/%2e%2e/x.png", "landing/-rf", "a/..b/c"])
 def test_odd_but_safe_keys_are_kept_verbatim(good):
     assert safe_key(good) == good and is_safe_key(good)
+
+
+def test_create_is_exclusive_and_atomic_on_disk_and_s3(backend_store):
+    """Guards: two writers of one journal entry, audit segment or lease both believing they won."""
+    assert backend_store.create("audit/x/0000000001.jsonl", b"first") is True
+    assert backend_store.create("audit/x/0000000001.jsonl", b"second") is False
+    assert backend_store.read_bytes("audit/x/0000000001.jsonl") == b"first"
+    backend_store.replace("leases/d/t.json", b"one")
+    backend_store.replace("leases/d/t.json", b"two")
+    assert backend_store.read_bytes("leases/d/t.json") == b"two"
+    listed = [o.key for prefix in ("audit", "leases") for o in backend_store.walk_files(prefix)]
+    assert listed == ["audit/x/0000000001.jsonl", "leases/d/t.json"]  # no temporary file left behind
+
+
+def test_concurrent_creators_of_one_key_have_exactly_one_winner(backend_store):
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda n: backend_store.create("journal/k.json", str(n).encode()), range(16)))
+    assert won.count(True) == 1
+    assert backend_store.read_bytes("journal/k.json") == str(won.index(True)).encode()
