@@ -8,6 +8,7 @@ import dagster as dg
 
 from gemini_assets.defs import batches, costs, gemini, ingest, records
 from gemini_assets.defs.jobs import daily_pipeline, daily_schedule
+from gemini_assets.defs.reaper import dead_run_reaper
 from gemini_assets.defs.resources import default_resources
 from gemini_assets.defs.sensors import landing_sensor
 
@@ -37,6 +38,6 @@ defs = dg.Definitions(
     assets=dg.map_asset_specs(_cost_freshness, ASSETS),
     jobs=[daily_pipeline],
     schedules=[daily_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, dead_run_reaper],
     resources=default_resources(),
 )

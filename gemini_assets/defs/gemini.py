@@ -10,6 +10,7 @@ from gemini_assets.core.stages.models import ModelAccess
 from gemini_assets.core.storage.tables import rows_from
 from gemini_assets.defs.batches import still_running
 from gemini_assets.defs.partitions import daily_partitions
+from gemini_assets.defs.reaper import tag_run_worker
 from gemini_assets.defs.resources import CatalogResource, GeminiResource, StorageResource
 from gemini_assets.defs.tables import Emitted, check_specs, counts, emit, preview
 
@@ -18,7 +19,9 @@ BACKEND_TAG = "gemini_assets/backend"
 
 
 def _tag_backend(context: dg.AssetExecutionContext, access: ModelAccess) -> None:
-    """The run page says which backend answered (also a column of model_outputs and call_ledger)."""
+    """The run page says which backend answered (also a column of model_outputs and call_ledger),
+    and the dead-run reaper knows which process holds this run's pool slot (defs/reaper.py)."""
+    tag_run_worker(context)
     context.log.info(f"model backend: {access.backend} (provider {access.provider})")
     context.instance.add_run_tags(context.run.run_id, {BACKEND_TAG: str(access.backend)})
 
