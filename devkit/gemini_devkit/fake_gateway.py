@@ -28,6 +28,7 @@ from gemini_assets.core.contracts.calls import (
     RemoteFile,
     SubmittedBatch,
     Usage,
+    in_flight,
 )
 from gemini_assets.core.contracts.enums import Backend, Provider
 from gemini_assets.core.contracts.errors import ModelUnavailable
@@ -84,6 +85,8 @@ class FakeGateway:
                 self.requests.append(request)
                 entry = self._script.popleft() if self._script else None
             now = datetime.now(UTC)
+            if request.journal is not None:
+                request.journal.started(in_flight(number, now, request.purpose))
             if isinstance(entry, int):
                 error = STATUS.get(entry, "UNKNOWN")
                 attempts.append(
@@ -94,8 +97,10 @@ class FakeGateway:
                         status_code=entry,
                         error_code=error,
                         error_message=f"scripted {entry}",
+                        purpose=request.purpose,
                     )
                 )
+                _journal(request, attempts[-1])
                 if entry in RETRYABLE:
                     continue
                 return GenerateResult(None, None, None, attempts)
@@ -108,8 +113,10 @@ class FakeGateway:
                     status_code=200,
                     usage=answer.usage or _usage(request, answer.text or ""),
                     response_id=f"fake-{next(self._ids)}",
+                    purpose=request.purpose,
                 )
             )
+            _journal(request, attempts[-1])
             return GenerateResult(answer.text, answer.finish_reason, answer.block_reason, attempts)
         return GenerateResult(None, None, None, attempts)
 
@@ -181,3 +188,9 @@ def _usage(request: GenerateRequest, answer: str) -> Usage:
     return Usage(
         input_tokens=text + media, output_tokens=max(1, len(answer) // 4), by_modality={"text": text, "image": media}
     )
+
+
+def _journal(request: GenerateRequest, attempt: Attempt) -> None:
+    """As the real gateway does: the caller's journal sees each outcome before the next attempt."""
+    if request.journal is not None:
+        request.journal.finished(attempt)

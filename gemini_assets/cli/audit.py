@@ -1,4 +1,4 @@
-"""`gemini-assets audit verify`: check the hash chain and the signed checkpoints."""
+"""`gemini-assets audit`: verify the hash chain and the signed checkpoints; seal a damaged day."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 
 from gemini_assets.cli.common import DAY, EXIT_FAILED, settings, store
 from gemini_assets.core.audit.log import AuditLog
+from gemini_assets.core.audit.verify import seal_day, verify_day
 
 
 @click.group()
@@ -16,19 +17,42 @@ def audit() -> None:
 @audit.command()
 @click.option("--date", "day", type=DAY, default=None, help="Only this day (default: every day in the log).")
 def verify(day: str | None) -> None:
-    """Detect edited, removed or truncated events; exit 1 when any day fails."""
+    """Detect edited, removed or truncated events; exit 1 when any day fails, saying what to do next."""
     config = settings()
     log = AuditLog.from_settings(store(config), config)
     days = [day] if day else log.days()
     failed = 0
     for current in days:
-        result = log.verify(current)
+        result = verify_day(log, current)
         status = "ok" if result.ok else "FAILED"
         click.echo(f"{current}: {status} ({result.events} events, {result.checkpoints} signed checkpoints)")
+        for note in result.notes:
+            click.echo(f"  sealed: {note}")
         for problem in result.problems:
             click.echo(f"  - {problem}")
+        for step in result.next_steps:
+            click.echo(f"  next: {step}")
         failed += not result.ok
     if not days:
         click.echo("the audit log is empty")
     if failed:
         raise SystemExit(EXIT_FAILED)
+
+
+@audit.command()
+@click.option("--date", "day", type=DAY, required=True, help="The day whose log is sealed.")
+@click.option("--reason", required=True, help="Why: the incident, what was found (kept in the seal).")
+@click.option("--operator", required=True, help="Who seals it (kept in the seal).")
+def seal(day: str, reason: str, operator: str) -> None:
+    """Seal a damaged day's log as evidence: a signed record of it as found, never a rewrite.
+
+    Later events chain on from the seal, so the day can verify and finish again; any change to
+    the sealed events afterwards is still detected. Seal only while no run of the day is active.
+    """
+    config = settings()
+    log = AuditLog.from_settings(store(config), config)
+    try:
+        body = seal_day(log, day, reason=reason, operator=operator)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{day}: sealed {body['size']} events as found ({len(body['problems_at_seal'])} problems recorded)")

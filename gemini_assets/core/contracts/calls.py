@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gemini_assets.core.contracts.enums import CallPurpose, ServiceTier
+from gemini_assets.core.contracts.enums import Backend, CallPurpose, Provider, ServiceTier, Variant
 
 MODALITIES = ("text", "image", "audio", "video", "document")
 TOKEN_COLUMNS = (
@@ -106,6 +107,73 @@ class Attempt(BaseModel):
         return self.status_code == 200
 
 
+IN_FLIGHT = "in_flight"  # error_code of an attempt that was sent and has no outcome yet
+OUTCOME_UNKNOWN = "outcome_unknown"  # error_code of an attempt whose run died before its outcome
+
+
+class AttemptJournal(Protocol):
+    def started(self, attempt: Attempt) -> None:
+        """The attempt is about to be sent (status_code 0, error_code ``in_flight``)."""
+
+    def finished(self, attempt: Attempt) -> None:
+        """The attempt's outcome (for a batch line: the only call)."""
+
+
+def in_flight(number: int, started_at: datetime, purpose: CallPurpose) -> Attempt:
+    """What is known of an attempt before it is sent."""
+    return Attempt(
+        attempt=number, started_at=started_at, latency_ms=0.0, status_code=0, error_code=IN_FLIGHT, purpose=purpose
+    )
+
+
+def call_id(media_id: str, attempt: int, started_at: str) -> str:
+    """One attempt's identity: stable however often the ledger is rebuilt or the attempt replayed."""
+    digest = hashlib.sha256(f"{media_id}|{attempt}|{started_at}".encode()).hexdigest()[:10]
+    return f"{media_id}-a{attempt}-{digest}"
+
+
+class CallIdentity(BaseModel):
+    """Whose call an attempt is: the item and route, and what the ledger says about its media."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    media_id: str
+    task: str
+    task_version: str
+    model: str
+    variant: Variant
+    backend: Backend | None = None
+    provider: Provider | None = None
+    media_kind: str
+    media_bytes: int | None = None
+    media_duration_s: float | None = None
+
+
+class JournaledCall(BaseModel):
+    """One attempt as the write-ahead journal keeps it (core/audit/journal.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: str
+    day: str
+    run_id: str | None = None
+    identity: CallIdentity
+    attempt: Attempt
+
+    @property
+    def outcome_known(self) -> bool:
+        return self.attempt.error_code != IN_FLIGHT
+
+    @property
+    def booked(self) -> Attempt:
+        """The attempt as the books show it: one still in flight (its run died mid-call) has no
+        known outcome and may have been billed."""
+        if self.outcome_known:
+            return self.attempt
+        why = "sent by a run that stopped before the answer came back; the provider may have billed it"
+        return self.attempt.model_copy(update={"error_code": OUTCOME_UNKNOWN, "error_message": why})
+
+
 @dataclass(frozen=True)
 class MediaRef:
     """Media for one request: inline bytes or a provider file URI, plus what estimates need."""
@@ -128,6 +196,11 @@ class GenerateRequest:
     max_output_tokens: int
     # Earlier turns (the repair retry); the request always ends on a user turn.
     history: tuple[tuple[str, str], ...] = ()
+    temperature: float = 0.0
+    purpose: CallPurpose = CallPurpose.GENERATE  # stamped on every attempt the request makes
+    # The write-ahead journal of billed calls (core/audit/journal.py): told before each attempt is
+    # sent and when it ends, before anything else happens. Not part of the request's value.
+    journal: AttemptJournal | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -1,20 +1,28 @@
 """call_ledger (one row per API attempt) and daily_costs (the day's aggregates).
 
 The ledger of a partition accumulates: a re-run that reuses cached answers makes no call, but
-the calls of the earlier run were billed and stay in the books. Rows are keyed by a hash of
-(media_id, attempt, start time), so rebuilding the ledger from the same model_outputs never
-duplicates a row.
+the calls of the earlier run were billed and stay in the books. Its rows come from the
+write-ahead journal of every run of the day (core/audit/journal.py), so a killed run's calls
+are there too; rows written before the journal existed are carried over. Rows are keyed by a
+hash of (media_id, attempt, start time), so rebuilding the ledger never duplicates a row.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from gemini_assets.core.contracts.calls import TOKEN_COLUMNS, Attempt, Usage
+from gemini_assets.core.contracts.calls import (
+    OUTCOME_UNKNOWN,
+    TOKEN_COLUMNS,
+    Attempt,
+    CallIdentity,
+    JournaledCall,
+    Usage,
+    call_id,
+)
 from gemini_assets.core.contracts.enums import CallPurpose, CallStatus, ServiceTier
 from gemini_assets.core.contracts.tables import CallLedgerRow, DailyCostsRow, ModelOutputRow, ValidatedMediaRow
 from gemini_assets.core.gateway.pricing import PriceBook
@@ -22,13 +30,10 @@ from gemini_assets.core.gateway.pricing import PriceBook
 DAILY_KEYS = ["model", "task", "media_kind"]
 
 
-def call_id(media_id: str, attempt: int, started_at: str) -> str:
-    digest = hashlib.sha256(f"{media_id}|{attempt}|{started_at}".encode()).hexdigest()[:10]
-    return f"{media_id}-a{attempt}-{digest}"
-
-
 def attempt_cost(prices: PriceBook, model: str, attempt: Attempt) -> tuple[float | None, float | None, str | None]:
     """(cost, online cost, price id) of one attempt. Failed attempts are not billed: 0, not null."""
+    if attempt.error_code == OUTCOME_UNKNOWN:
+        return None, None, None  # maybe billed, tokens unknown: the day's cost says "unknown", not less
     if attempt.usage is None:
         return 0.0, 0.0, None
     day = attempt.started_at.date()
@@ -41,46 +46,80 @@ def attempt_cost(prices: PriceBook, model: str, attempt: Attempt) -> tuple[float
 def ledger_rows(
     outputs: Iterable[ModelOutputRow], media: Mapping[str, ValidatedMediaRow], prices: PriceBook, run_id: str | None
 ) -> list[CallLedgerRow]:
-    rows = []
+    """Ledger rows of the attempts in model_outputs (rows journaled before the journal existed)."""
+    calls = []
     for output in outputs:
         item = media.get(output.media_id)
-        previous: Attempt | None = None
+        identity = CallIdentity(
+            media_id=output.media_id,
+            task=output.task,
+            task_version=output.task_version,
+            model=output.model,
+            variant=output.variant,
+            backend=output.backend,
+            provider=output.provider,
+            media_kind=str(item.media_kind) if item else "unknown",
+            media_bytes=item.size_bytes if item else None,
+            media_duration_s=item.duration_s if item else None,
+        )
         for attempt in output.attempt_log:
-            cost, online_cost, price_id = attempt_cost(prices, output.model, attempt)
-            rows.append(
-                CallLedgerRow(
-                    call_id=call_id(output.media_id, attempt.attempt, attempt.started_at.isoformat()),
-                    media_id=output.media_id,
-                    task=output.task,
-                    task_version=output.task_version,
-                    model=output.model,
-                    media_kind=str(item.media_kind) if item else "unknown",
-                    media_bytes=item.size_bytes if item else None,
-                    media_duration_s=item.duration_s if item else None,
-                    variant=output.variant,
-                    purpose=attempt.purpose,
-                    service_tier=attempt.service_tier,
-                    attempt=attempt.attempt,
-                    is_retry=previous is not None and not previous.ok and previous.purpose == attempt.purpose,
-                    status_code=attempt.status_code,
-                    status=CallStatus.OK if attempt.ok else CallStatus.ERROR,
-                    error_code=attempt.error_code,
-                    **(attempt.usage or Usage()).as_columns(),
-                    latency_ms=attempt.latency_ms,
-                    started_at=attempt.started_at,
-                    rpm_used=attempt.rpm_used,
-                    tpm_used=attempt.tpm_used,
-                    rpd_used=attempt.rpd_used,
-                    cost_usd=cost,
-                    online_cost_usd=online_cost,
-                    price_id=price_id,
+            started = attempt.started_at.isoformat()
+            calls.append(
+                JournaledCall(
+                    call_id=call_id(output.media_id, attempt.attempt, started),
+                    day="",
                     run_id=run_id,
-                    backend=output.backend,
-                    provider=output.provider,
+                    identity=identity,
+                    attempt=attempt,
                 )
             )
-            previous = attempt
-    return rows
+    return journal_ledger_rows(calls, prices)
+
+
+def journal_ledger_rows(calls: Iterable[JournaledCall], prices: PriceBook) -> list[CallLedgerRow]:
+    """One ledger row per journaled attempt. An attempt is a retry when the attempt before it,
+    of the same item, run and purpose, failed."""
+    rows = []
+    last: dict[tuple[str, str | None, str], Attempt] = {}
+    for call in sorted(calls, key=lambda c: (c.identity.media_id, c.run_id or "", c.attempt.attempt)):
+        identity, attempt = call.identity, call.booked
+        thread = (identity.media_id, call.run_id, str(attempt.purpose))
+        previous = last.get(thread)
+        last[thread] = attempt
+        cost, online_cost, price_id = attempt_cost(prices, identity.model, attempt)
+        rows.append(
+            CallLedgerRow(
+                call_id=call.call_id,
+                media_id=identity.media_id,
+                task=identity.task,
+                task_version=identity.task_version,
+                model=identity.model,
+                media_kind=identity.media_kind,
+                media_bytes=identity.media_bytes,
+                media_duration_s=identity.media_duration_s,
+                variant=identity.variant,
+                purpose=attempt.purpose,
+                service_tier=attempt.service_tier,
+                attempt=attempt.attempt,
+                is_retry=previous is not None and not previous.ok,
+                status_code=attempt.status_code,
+                status=CallStatus.OK if attempt.ok else CallStatus.ERROR,
+                error_code=attempt.error_code,
+                **(attempt.usage or Usage()).as_columns(),
+                latency_ms=attempt.latency_ms,
+                started_at=attempt.started_at,
+                rpm_used=attempt.rpm_used,
+                tpm_used=attempt.tpm_used,
+                rpd_used=attempt.rpd_used,
+                cost_usd=cost,
+                online_cost_usd=online_cost,
+                price_id=price_id,
+                run_id=call.run_id,
+                backend=identity.backend,
+                provider=identity.provider,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.started_at, r.call_id))
 
 
 def merge_ledger(earlier: Iterable[dict[str, Any]], current: list[CallLedgerRow]) -> list[CallLedgerRow]:

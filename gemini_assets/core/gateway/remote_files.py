@@ -8,6 +8,7 @@ processes see them. A handle is reused only while it has more than `margin` left
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -62,14 +63,44 @@ class HandleRegistry:
                 self.store.fs.rm(self.store.path(key))
 
 
-def release_remote_files(gateway: ModelGateway, handles: HandleRegistry, plans: Iterable[DeliveryPlan]) -> int:
-    """Delete the remote files this partition used (default after model_outputs); returns how many."""
-    deleted, seen = 0, set()
-    for plan in plans:
-        name = plan.remote_name
-        if plan.delivery != DeliveryMode.FILES_API or not name or name in seen:
-            continue
-        seen.add(name)
-        handles.forget(plan.sha256)
+UPLOADS = "journal/uploads"
+
+
+def _upload_key(day: str, name: str) -> str:
+    return f"{UPLOADS}/{day}/{name.replace('/', '_')}.json"
+
+
+def record_upload(store: ObjectStore, day: str, task: str, run_id: str | None, remote: RemoteFile) -> None:
+    """Journal an upload as soon as it exists, so a run killed before releasing it leaves no orphan:
+    the next run of the day deletes what this journal still lists."""
+    record = {"name": remote.name, "task": task, "run_id": run_id, "uploaded_at": datetime.now(UTC).isoformat()}
+    store.replace(_upload_key(day, remote.name), json.dumps(record).encode())
+
+
+def recorded_uploads(store: ObjectStore, day: str, tasks: set[str]) -> list[dict[str, Any]]:
+    found = [store.read_json(obj.key) for obj in store.walk_files(f"{UPLOADS}/{day}") if obj.key.endswith(".json")]
+    return [record for record in found if record.get("task") in tasks]
+
+
+def release_remote_files(
+    gateway: ModelGateway,
+    handles: HandleRegistry,
+    plans: Iterable[DeliveryPlan],
+    store: ObjectStore | None = None,
+    day: str | None = None,
+) -> int:
+    """Delete the remote files this partition used, and any upload of the day's tasks an earlier run
+    journaled but never released (it was killed); returns how many were deleted."""
+    plans = list(plans)
+    names = {p.remote_name: p.sha256 for p in plans if p.delivery == DeliveryMode.FILES_API and p.remote_name}
+    orphans: list[str] = []
+    if store is not None and day is not None:
+        orphans = [r["name"] for r in recorded_uploads(store, day, {p.task for p in plans}) if r["name"] not in names]
+    deleted = 0
+    for name in [*names, *orphans]:
+        if name in names:
+            handles.forget(names[name])
         deleted += bool(gateway.delete_file(name))
+        if store is not None and day is not None:
+            store.delete(_upload_key(day, name))
     return deleted

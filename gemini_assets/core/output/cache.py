@@ -1,14 +1,19 @@
 """Earlier answers, archived under audit/responses/, double as the idempotency cache.
 
 Re-running a day never calls the model again for an item whose answer for the same content
-hash, task version, prompt and model already exists (DESIGN.md §4). Answers are kept per
+hash and the same request (task version, model, prompts with the uploader's context, schema,
+generation settings: ``request_fingerprint``) already exists (DESIGN.md §4). Answers are kept per
 backend: an emulator's invented answer is never served as a real one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from pydantic import BaseModel, ConfigDict
 
+from gemini_assets.core.contracts.calls import GenerateRequest
 from gemini_assets.core.contracts.enums import Backend, OutputStatus, ParseStatus, Provider
 from gemini_assets.core.storage.objectstore import ObjectStore, safe_key
 
@@ -33,9 +38,31 @@ class ArchivedAnswer(BaseModel):
     provider: Provider | None = None
 
 
-def response_key(backend: Backend, task: str, task_version: str, model: str, sha256: str, prompt_hash: str) -> str:
+def request_fingerprint(request: GenerateRequest) -> str:
+    """Everything that shapes the answer but the media bytes (the content hash covers those):
+    model, system prompt, the user text with the uploader's redacted context, response schema
+    and generation settings. Two uploads of the same bytes with different contexts are two
+    requests, so one uploader's answer (or injected context) never reaches another."""
+    shape = {
+        "model": request.model,
+        "system_prompt": request.system_prompt,
+        "user_text": request.user_text,
+        "response_schema": request.response_schema,
+        "max_output_tokens": request.max_output_tokens,
+        "temperature": request.temperature,
+        "history": request.history,
+        "media_type": request.media.mime_type,
+    }
+    canonical = json.dumps(shape, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def response_key(
+    backend: Backend, task: str, task_version: str, model: str, sha256: str, request_fingerprint: str
+) -> str:
     model_part = model.replace("/", "_")
-    return safe_key("audit", "responses", str(backend), task, task_version, model_part, f"{sha256}-{prompt_hash}.json")
+    name = f"{sha256}-{request_fingerprint}.json"
+    return safe_key("audit", "responses", str(backend), task, task_version, model_part, name)
 
 
 class ResponseArchive:

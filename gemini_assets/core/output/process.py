@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from gemini_assets.core.contracts.calls import Attempt, GenerateRequest, GenerateResult, MediaRef
+from gemini_assets.core.contracts.calls import Attempt, AttemptJournal, GenerateRequest, GenerateResult, MediaRef
 from gemini_assets.core.contracts.enums import CallPurpose, OutputStatus, ParseStatus
 from gemini_assets.core.contracts.reasons import BLOCKING_FINISH_REASONS, TRUNCATED_FINISH_REASON
 from gemini_assets.core.gateway.base import ModelGateway
@@ -29,7 +29,12 @@ class ItemOutcome:
 
 
 def first_request(
-    task: TaskSpec, model: str, media: MediaRef, context: str | None, text_filter: TextFilter
+    task: TaskSpec,
+    model: str,
+    media: MediaRef,
+    context: str | None,
+    text_filter: TextFilter,
+    journal: AttemptJournal | None = None,
 ) -> GenerateRequest:
     """The request an item's answer starts with (online, or as a batch line)."""
     return GenerateRequest(
@@ -39,6 +44,7 @@ def first_request(
         media=media,
         response_schema=task.response_schema,
         max_output_tokens=task.max_output_tokens,
+        journal=journal,
     )
 
 
@@ -68,9 +74,13 @@ def finish_item(gateway: ModelGateway, task: TaskSpec, request: GenerateRequest,
     # Exactly one repair retry. The conversation must end on a user turn: Gemini rejects a
     # request whose last turn is the model's.
     previous = result.text or "(empty answer)"  # an empty model turn is itself invalid
-    repair = replace(request, history=(("model", previous), ("user", REPAIR_PROMPT.format(error=parsed.error))))
+    repair = replace(
+        request,
+        history=(("model", previous), ("user", REPAIR_PROMPT.format(error=parsed.error))),
+        purpose=CallPurpose.REPAIR,
+    )
     second = gateway.generate(repair, first_attempt=attempts[-1].attempt + 1)
-    attempts.extend(a.model_copy(update={"purpose": CallPurpose.REPAIR}) for a in second.attempts)
+    attempts.extend(second.attempts)
     if not second.ok:
         return ItemOutcome(OutputStatus.OK, result.text, result.finish_reason, None, parsed, attempts)
     reparsed = parse_answer(second.text, task.output_model)

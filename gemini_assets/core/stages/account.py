@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from gemini_assets.core.audit.journal import CallJournal
+from gemini_assets.core.contracts.calls import call_id
 from gemini_assets.core.contracts.tables import (
     BillingReconciliationRow,
     CallLedgerRow,
@@ -14,7 +16,7 @@ from gemini_assets.core.contracts.tables import (
 )
 from gemini_assets.core.costs.billing import read_billing
 from gemini_assets.core.costs.history import calls_on
-from gemini_assets.core.costs.ledger import daily_costs, ledger_rows, merge_ledger
+from gemini_assets.core.costs.ledger import daily_costs, journal_ledger_rows, ledger_rows, merge_ledger
 from gemini_assets.core.costs.reconcile import Tolerance, reconcile, verdict
 from gemini_assets.core.gateway.pricing import PriceBook
 from gemini_assets.core.stages.context import DayContext
@@ -34,22 +36,33 @@ class LedgerResult:
 def ledger_day(
     ctx: DayContext, outputs: list[ModelOutputRow], items: list[ValidatedMediaRow], prices: PriceBook | None = None
 ) -> LedgerResult:
-    """The partition's ledger: earlier runs' calls stay (they were billed), this run's are added."""
+    """The partition's ledger: every journaled attempt of every run of the day (a killed run's
+    too), plus rows of earlier releases carried over."""
     media = {item.media_id: item for item in items}
-    current = ledger_rows(outputs, media, prices or PriceBook(), ctx.run_id)
+    journal = CallJournal(ctx.store, ctx.audit, ctx.day, ctx.run_id)
+    current = journal_ledger_rows(journal.entries(), prices or PriceBook())
+    journaled = {row.call_id for row in current}
+    # Attempts in model_outputs that predate the journal (tables written by an earlier release).
+    current += [
+        row for row in ledger_rows(outputs, media, prices or PriceBook(), ctx.run_id) if row.call_id not in journaled
+    ]
     earlier = []
     if ctx.store.exists(partition_key("call_ledger", ctx.day)):
         earlier = rows_of(read_partition(ctx.store, "call_ledger", ctx.day))
     merged = merge_ledger(earlier, current)
-    expected = sum(output.attempts for output in outputs)
-    current_ids = {row.call_id for row in current}
-    recorded = current_ids <= {row.call_id for row in merged}
+    expected = {
+        call_id(output.media_id, attempt.attempt, attempt.started_at.isoformat())
+        for output in outputs
+        for attempt in output.attempt_log
+    }
+    missing = expected - {row.call_id for row in merged}
     matches = CheckOutcome(
-        len(current_ids) == expected and recorded,
-        [f"{len(current_ids)} distinct ledger rows for {expected} attempts in model_outputs"],
-        {"attempts": expected, "carried_over": len(merged) - len(current_ids)},
+        not missing,
+        [f"{len(expected) - len(missing)} of the {len(expected)} attempts in model_outputs are in the ledger"],
+        {"attempts": len(expected), "journaled": len(journaled), "other_runs": len(merged) - len(expected)},
     )
-    return LedgerResult(merged, len(current), matches)
+    this_run = sum(1 for row in current if row.run_id == ctx.run_id)
+    return LedgerResult(merged, this_run, matches)
 
 
 def costs_day(ledger: list[CallLedgerRow]) -> list[DailyCostsRow]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from gemini_assets.core.audit.events import model_call_events
+from gemini_assets.core.audit.journal import CallJournal
 from gemini_assets.core.contracts.enums import CallMode, DeliveryMode, Endpoint
 from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
 from gemini_assets.core.costs.budget import BudgetGuard, budget_guard, load_budgets
@@ -51,21 +51,28 @@ def answer_day(
     batched = [i for i in planned if by_id[i.media_id].mode == CallMode.BATCH]
     online = [i for i in planned if by_id[i.media_id].mode != CallMode.BATCH]
     progress = progress_logger(ctx.log, "model outputs", LOG_EVERY)
-    result = AnswerResult(rows=produce_outputs(ctx, access, online, by_id, budget, progress))
-    if batched:
-        stage = BatchStage(ctx, access, by_id, budget)
-        result.rows += stage.run(batched)
-        result.batches = stage.records
+    tasks = {item.task for item in planned}
+    with ctx.model_calls(tasks):
+        recovered = CallJournal(ctx.store, ctx.audit, ctx.day, ctx.run_id).audit_missing_calls(tasks)
+        if recovered:
+            ctx.log(f"audit: {recovered} calls journaled by a run that stopped were audited now")
+        result = AnswerResult(rows=produce_outputs(ctx, access, online, by_id, budget, progress))
+        if batched:
+            stage = BatchStage(ctx, access, by_id, budget)
+            result.rows += stage.run(batched)
+            result.batches = stage.records
+        if access.options.delete_remote_files:
+            handles = access.handles(ctx.store)
+            result.remote_files_deleted = release_remote_files(access.gateway, handles, plans, ctx.store, ctx.day)
     result.rows.sort(key=lambda row: row.media_id)
-    if access.options.delete_remote_files:
-        result.remote_files_deleted = release_remote_files(access.gateway, access.handles(ctx.store), plans)
     result.breakers_opened = access.breakers_opened()
     result.coverage = check_partition(
         {i.media_id for i in items}, {"model_outputs": {r.media_id for r in result.rows}}, "validated_media"
     )
     deleted = sorted({p.remote_name for p in plans if p.delivery == DeliveryMode.FILES_API and p.remote_name})
     release = [{"event": "remote_files_deleted", "count": result.remote_files_deleted, "names": deleted}]
-    ctx.record(model_call_events(result.rows) + (release if result.remote_files_deleted else []))
+    # model_called events were appended call by call (the write-ahead journal); this signs the end.
+    ctx.record(release if result.remote_files_deleted else [])
     return result
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from gemini_assets.core.audit.events import AuditEvent
 from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.config import Settings
 from gemini_assets.core.privacy.filters import TextFilter
+from gemini_assets.core.storage.lease import Lease, LeaseSettings, holder_id
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.tasks.catalog import TaskCatalog
 
@@ -29,6 +31,7 @@ class DayContext:
     text_filter: TextFilter = field(default_factory=TextFilter)
     run_id: str | None = None
     log: Log = _log.info
+    leases: list[Lease] = field(default_factory=list)
 
     @classmethod
     def create(
@@ -54,11 +57,36 @@ class DayContext:
         return AuditLog.from_settings(self.store, self.settings)
 
     def record(self, events: list[AuditEvent]) -> int:
-        """Append this step's events to the day's audit chain."""
-        count = self.audit.append(self.day, events, run_id=self.run_id)
+        """Append this step's events to the day's audit chain and sign its end (with no events,
+        only sign what the step appended call by call)."""
+        count = self.audit.append(self.day, events, run_id=self.run_id, sign=True)
         if count:
             self.log(f"audit: {count} events appended for {self.day}")
         return count
+
+    @contextmanager
+    def model_calls(self, tasks: Iterable[str]) -> Iterator[None]:
+        """Hold the day's model-call lease of each task (core/storage/lease.py): one run at a time
+        calls the model for a day and task; a second one waits, then finds the answers archived."""
+        settings = LeaseSettings(ttl_s=self.settings.lease_ttl_s, wait_s=self.settings.lease_wait_s)
+        holder = holder_id(self.run_id)
+        held: list[Lease] = []
+        try:
+            for task in sorted(set(tasks)):  # one order for every run: no two runs wait on each other
+                lease = Lease(self.store, f"model-calls/{self.day}/{task}", holder, settings)
+                lease.acquire(on_wait=lambda who, task=task: self.log(f"{task}: waiting for {who}"))
+                held.append(lease)
+            self.leases = held
+            yield
+        finally:
+            self.leases = []
+            for lease in held:
+                lease.release()
+
+    def check_leases(self) -> None:
+        """Raise LeaseLost if another run took over a lease this step holds."""
+        for lease in self.leases:
+            lease.check()
 
     @property
     def sanitized_retention(self) -> timedelta:

@@ -23,14 +23,14 @@ from gemini_assets.core.contracts.enums import CallMode, DeliveryMode, Endpoint,
 from gemini_assets.core.contracts.errors import SanitizeError
 from gemini_assets.core.contracts.tables import DeliveryPlan, ValidatedMediaRow
 from gemini_assets.core.gateway.base import ModelGateway
-from gemini_assets.core.gateway.remote_files import HandleRegistry
+from gemini_assets.core.gateway.remote_files import HandleRegistry, record_upload
 from gemini_assets.core.gateway.routing import route_item
-from gemini_assets.core.output.cache import ResponseArchive, response_key
+from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.privacy.copies import ensure_sanitized, purge_expired
+from gemini_assets.core.stages.archive import archive_key
 from gemini_assets.core.stages.context import DayContext
 from gemini_assets.core.stages.models import ModelAccess
 from gemini_assets.core.storage.checks import CheckOutcome, check_partition
-from gemini_assets.core.storage.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def plan_day(ctx: DayContext, items: list[ValidatedMediaRow], access: ModelAcces
     """gemini_files: one delivery plan per accepted item; sanitized copies past retention purged."""
     result = DeliveryResult(purged=purge_expired(ctx.store, ctx.sanitized_retention))
     archive, handles = ResponseArchive(ctx.store), access.handles(ctx.store)
-    result.plans = [plan_delivery(ctx, item, access, archive, handles) for item in items]
+    with ctx.model_calls(item.task for item in items):  # uploads and deletions: one run per day and task
+        result.plans = [plan_delivery(ctx, item, access, archive, handles) for item in items]
     result.coverage = check_partition(
         {i.media_id for i in items}, {"gemini_files": {p.media_id for p in result.plans}}, "validated_media"
     )
@@ -83,8 +84,7 @@ def plan_delivery(
         "backend": access.backend,
         "provider": access.provider,
     }
-    key = response_key(access.backend, task.name, task.version, route.model, item.sha256, task.prompt_hash)
-    if archive.has(key):
+    if archive.has(archive_key(ctx, access.backend, item, route.model)):
         why = "answer archived for this content, task version and model"
         return DeliveryPlan(**base, delivery=DeliveryMode.CACHED, decision_reason=why)
     gateway = access.gateway
@@ -110,7 +110,7 @@ def plan_delivery(
         why = f"{item.media_kind} always goes through the Files API"
     else:
         why = f"{item.size_bytes} B > inline limit {limit} B"
-    return _files_api(ctx.store, item, gateway, handles, base, why)
+    return _files_api(ctx, item, gateway, handles, base, why)
 
 
 def _blocked(base: dict[str, Any], status: OutputStatus, why: str, endpoint: Endpoint | None = None) -> DeliveryPlan:
@@ -121,7 +121,7 @@ def _blocked(base: dict[str, Any], status: OutputStatus, why: str, endpoint: End
 
 
 def _files_api(
-    store: ObjectStore,
+    ctx: DayContext,
     item: ValidatedMediaRow,
     gateway: ModelGateway,
     handles: HandleRegistry | None,
@@ -135,7 +135,7 @@ def _files_api(
             **base, delivery=DeliveryMode.FILES_API, decision_reason=reason, **remote_columns(reused, False)
         )
     try:
-        remote = upload_item(store, item, gateway, base["sanitized_key"])
+        remote = upload_item(ctx, item, gateway, base["sanitized_key"])
     except Exception as exc:  # noqa: BLE001 - any upload failure is recorded; the item goes to review
         log.warning("upload of %s failed: %s", item.media_id, type(exc).__name__)
         failure = f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -149,10 +149,13 @@ def _files_api(
     return DeliveryPlan(**base, delivery=DeliveryMode.FILES_API, decision_reason=why, error=error, **columns)
 
 
-def upload_item(store: ObjectStore, item: ValidatedMediaRow, gateway: ModelGateway, key: str) -> RemoteFile:
-    """Stream the sanitized copy from object storage to the Files API (the SDK sends 8 MiB chunks)."""
-    with store.open(key) as stream:
-        return gateway.upload(stream, item.mime_type, display_name=item.media_id)
+def upload_item(ctx: DayContext, item: ValidatedMediaRow, gateway: ModelGateway, key: str) -> RemoteFile:
+    """Stream the sanitized copy from object storage to the Files API (the SDK sends 8 MiB chunks),
+    journaled at once so that a run killed before releasing it leaves no orphan."""
+    with ctx.store.open(key) as stream:
+        remote = gateway.upload(stream, item.mime_type, display_name=item.media_id)
+    record_upload(ctx.store, ctx.day, item.task, ctx.run_id, remote)
+    return remote
 
 
 def remote_columns(remote: RemoteFile, uploaded: bool) -> dict[str, Any]:

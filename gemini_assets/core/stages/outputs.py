@@ -11,15 +11,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gemini_assets.core.contracts.calls import Attempt, GenerateResult, MediaRef, total_usage
+from gemini_assets.core.audit.journal import CallJournal, ItemJournal
+from gemini_assets.core.contracts.calls import Attempt, CallIdentity, GenerateResult, MediaRef, total_usage
 from gemini_assets.core.contracts.enums import DeliveryMode, OutputStatus, ParseStatus
 from gemini_assets.core.contracts.errors import CallAbandoned, ModelUnavailable
 from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
 from gemini_assets.core.costs.budget import BudgetGuard
 from gemini_assets.core.gateway.base import ModelGateway
-from gemini_assets.core.output.cache import ArchivedAnswer, ResponseArchive, response_key
+from gemini_assets.core.output.cache import ArchivedAnswer, ResponseArchive
 from gemini_assets.core.output.parse import invalid
 from gemini_assets.core.output.process import ItemOutcome, finish_item, first_request, run_item
+from gemini_assets.core.stages.archive import archive_key
 from gemini_assets.core.stages.context import DayContext
 from gemini_assets.core.stages.deliver import upload_item
 
@@ -35,8 +37,7 @@ def produce_output(
 ) -> ModelOutputRow:
     """The item's row: from the archive, from the plan's verdict, or from calls (``first_result``:
     the first answer came from elsewhere, a batch line)."""
-    task = ctx.catalog.get(item.task)
-    key = response_key(gateway.backend, task.name, task.version, plan.model, item.sha256, task.prompt_hash)
+    key = archive_key(ctx, gateway.backend, item, plan.model)
     if plan.delivery == DeliveryMode.CACHED:
         return from_archive(ctx, gateway, item, plan, archive.get(key))
     if plan.delivery == DeliveryMode.BLOCKED:
@@ -45,6 +46,9 @@ def produce_output(
     if not plan.sendable:
         why = plan.error or f"file state {plan.remote_state}"
         return output_row(ctx, gateway, item, plan, status=OutputStatus.UPLOAD_FAILED, error_message=why)
+    if archive.has(key):  # answered since the plan was made (another run of the day held the lease)
+        return from_archive(ctx, gateway, item, plan, archive.get(key))
+    ctx.check_leases()  # taken over (this run was presumed dead): stop before calling
     if budget and (refusal := budget.refusal(item, plan)):
         return output_row(ctx, gateway, item, plan, status=OutputStatus.BUDGET_EXCEEDED, error_message=refusal)
     row = call_model(ctx, gateway, item, plan, first_result)
@@ -102,15 +106,20 @@ def call_model(
     first_result: GenerateResult | None = None,
 ) -> ModelOutputRow:
     task = ctx.catalog.get(item.task)
-    request = first_request(task, plan.model, outbound_media(ctx, item, plan), item.context, ctx.text_filter)
+    journal = item_journal(ctx, gateway, item, plan)
+    media = outbound_media(ctx, item, plan)
+    request = first_request(task, plan.model, media, item.context, ctx.text_filter, journal=journal)
     earlier: list[Attempt] = []
     try:
+        if first_result is not None:  # a batch line: billed when the batch ran, journaled now
+            for attempt in first_result.attempts:
+                journal.finished(attempt)
         result = first_result if first_result is not None else gateway.generate(request)
         outcome = finish_item(gateway, task, request, result)
         if plan.delivery == DeliveryMode.FILES_API and _file_expired(outcome) and plan.sanitized_key:
             # The handle expired or was deleted between planning and the call: upload once more.
             earlier = outcome.attempts
-            remote = upload_item(ctx.store, item, gateway, plan.sanitized_key)
+            remote = upload_item(ctx, item, gateway, plan.sanitized_key)
             request = replace(request, media=outbound_media(ctx, item, plan, remote.uri))
             outcome = run_item(gateway, task, request, first_attempt=earlier[-1].attempt + 1)
             outcome.attempts = earlier + outcome.attempts
@@ -121,6 +130,24 @@ def call_model(
     except Exception as exc:  # noqa: BLE001 - an SDK surprise must not fail the whole day
         return failed_row(ctx, gateway, item, plan, OutputStatus.API_ERROR, earlier, type(exc).__name__, str(exc)[:300])
     return row_from_outcome(ctx, gateway, item, plan, outcome)
+
+
+def item_journal(ctx: DayContext, gateway: ModelGateway, item: ValidatedMediaRow, plan: DeliveryPlan) -> ItemJournal:
+    """The item's write-ahead journal recorder (core/audit/journal.py)."""
+    task = ctx.catalog.get(item.task)
+    identity = CallIdentity(
+        media_id=item.media_id,
+        task=item.task,
+        task_version=task.version,
+        model=plan.model,
+        variant=plan.variant,
+        backend=gateway.backend,
+        provider=gateway.provider,
+        media_kind=str(item.media_kind),
+        media_bytes=item.size_bytes,
+        media_duration_s=item.duration_s,
+    )
+    return CallJournal(ctx.store, ctx.audit, ctx.day, ctx.run_id).for_item(identity)
 
 
 def _file_expired(outcome: ItemOutcome) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gemini_assets.core.audit.events import item_events
-from gemini_assets.core.audit.log import Verification
+from gemini_assets.core.audit.verify import Verification
 from gemini_assets.core.contracts.enums import RecordSource, ReviewStatus, Variant
 from gemini_assets.core.contracts.reasons import ReviewReason
 from gemini_assets.core.contracts.tables import ModelOutputRow, ReviewQueueRow, ValidatedMediaRow, ValidatedRecordRow
@@ -128,7 +128,8 @@ def reviewed_record(
         variant=output.variant if output else Variant.PRIMARY,
         confidence=record.get("confidence"),
         record_json=json.dumps(decision.record),
-        flags=f"review:{decision.action}",
+        # what the output filters found in the reviewed record (masked, or signed off by the reviewer)
+        flags=",".join(filter(None, [f"review:{decision.action}", decision.flags])),
         source=RecordSource.REVIEW,
         reviewed_by=decision.reviewer,
         recorded_at=now,

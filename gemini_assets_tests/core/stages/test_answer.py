@@ -50,20 +50,29 @@ def test_a_valid_answer_is_parsed_archived_and_not_asked_for_again(ctx):
     assert again.from_cache and again.attempts == 0 and again.parsed_json == row.parsed_json
 
 
+def test_an_item_answered_after_its_plan_was_made_is_not_called_again(ctx):
+    """Guards: two runs of one day planned the same items, and both called the model for them."""
+    items, plans = day_of(ctx)
+    answer(ctx, FakeGateway(), items, plans)  # the first run, which held the day's lease
+    second_run = FakeGateway()
+    (row,) = answer(ctx, second_run, items, plans).rows  # planned before the first run answered
+    assert second_run.requests == [] and row.from_cache and row.attempts == 0
+
+
 def test_one_repair_retry_after_an_invalid_answer_then_review(ctx):
     items, plans = day_of(ctx)
     (repaired,) = answer(ctx, FakeGateway([NOT_JSON]), items, plans).rows
     assert repaired.parse_status == "repaired" and [a.purpose for a in repaired.attempt_log] == ["generate", "repair"]
-    items, plans = day_of(ctx)
-    (still_bad,) = answer(ctx, FakeGateway([NOT_JSON, NOT_JSON]), items, plans).rows
+    items, plans = day_of(ctx, count=2)  # another item: the first one's answer is archived now
+    (still_bad,) = answer(ctx, FakeGateway([NOT_JSON, NOT_JSON]), items[1:], plans[1:]).rows
     assert still_bad.parse_status == "invalid" and still_bad.attempts == 2 and "not JSON" in still_bad.parse_error
 
 
 def test_retryable_errors_are_attempts_in_the_log_and_blocks_are_not_repaired(ctx):
-    items, plans = day_of(ctx)
-    (row,) = answer(ctx, FakeGateway([503, 429]), items, plans).rows
+    items, plans = day_of(ctx, count=2)
+    (row,) = answer(ctx, FakeGateway([503, 429]), items[:1], plans[:1]).rows
     assert row.status == "ok" and [a.status_code for a in row.attempt_log] == [503, 429, 200]
-    (blocked,) = answer(ctx, FakeGateway([FakeAnswer(None, "SAFETY")]), items, plans).rows
+    (blocked,) = answer(ctx, FakeGateway([FakeAnswer(None, "SAFETY")]), items[1:], plans[1:]).rows
     assert blocked.status == "blocked" and blocked.attempts == 1
 
 

@@ -28,6 +28,7 @@ from gemini_assets.core.contracts.calls import (
     GenerateResult,
     RemoteFile,
     SubmittedBatch,
+    in_flight,
 )
 from gemini_assets.core.contracts.enums import Backend, Provider
 from gemini_assets.core.contracts.errors import ModelUnavailable, QuotaWaitExceeded
@@ -152,13 +153,16 @@ class GeminiGateway:
                 raise ModelUnavailable(request.model, attempts)
             admission = self._admit(request, attempts)
             started, clock = datetime.now(UTC), time.perf_counter()
+            if request.journal is not None:  # on record before it is sent: a crash mid-call is not lost
+                request.journal.started(in_flight(number, started, request.purpose))
             try:
                 response = self.client.models.generate_content(
                     model=request.model, contents=wire.contents(request), config=wire.config(request)
                 )
             except errors.APIError as exc:
                 code = int(exc.code or 0)
-                attempts.append(self._failed(number, started, clock, code, exc.status, exc.message, admission))
+                attempts.append(self._failed(request, number, started, clock, code, exc.status, exc.message, admission))
+                _journal(request, attempts[-1])
                 if code in UNHEALTHY_CODES:
                     breaker.record_failure()
                 else:
@@ -169,7 +173,10 @@ class GeminiGateway:
                 time.sleep(self._delay(number - first_attempt, hint))
                 continue
             except TRANSPORT_ERRORS as exc:
-                attempts.append(self._failed(number, started, clock, 0, type(exc).__name__, str(exc), admission))
+                attempts.append(
+                    self._failed(request, number, started, clock, 0, type(exc).__name__, str(exc), admission)
+                )
+                _journal(request, attempts[-1])
                 breaker.record_failure()
                 if number == last_number:
                     break
@@ -187,8 +194,10 @@ class GeminiGateway:
                 status_code=200,
                 usage=usage,
                 response_id=response.response_id,
+                purpose=request.purpose,
             )
             attempts.append(_with_admission(attempt, admission))
+            _journal(request, attempts[-1])
             return GenerateResult(response.text, wire.finish_reason(response), wire.block_reason(response), attempts)
         return GenerateResult(None, None, None, attempts)
 
@@ -202,6 +211,7 @@ class GeminiGateway:
 
     def _failed(
         self,
+        request: GenerateRequest,
         number: int,
         started: datetime,
         clock: float,
@@ -217,6 +227,7 @@ class GeminiGateway:
             status_code=code,
             error_code=str(status or ""),
             error_message=self.scrub(str(message or ""))[:500],
+            purpose=request.purpose,
         )
         return _with_admission(attempt, admission)
 
@@ -226,6 +237,12 @@ class GeminiGateway:
             return min(server_hint, self.retry.max_retry_delay_s) + random.uniform(0, 0.1)  # noqa: S311
         ceiling = min(self.retry.max_backoff_s, self.retry.initial_backoff_s * 2**retry_index)
         return random.uniform(0, ceiling)  # noqa: S311 - full jitter, not security
+
+
+def _journal(request: GenerateRequest, attempt: Attempt) -> None:
+    """Hand the outcome to the caller's journal before anything else happens (a retry, a crash)."""
+    if request.journal is not None:
+        request.journal.finished(attempt)
 
 
 def _with_admission(attempt: Attempt, admission: Admission | None) -> Attempt:

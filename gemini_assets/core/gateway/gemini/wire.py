@@ -28,7 +28,7 @@ def config(request: GenerateRequest) -> types.GenerateContentConfig:
         response_mime_type="application/json",
         response_json_schema=request.response_schema,
         max_output_tokens=request.max_output_tokens,
-        temperature=0.0,
+        temperature=request.temperature,
     )
 
 
