@@ -10,6 +10,7 @@ import json
 import random
 import time
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -90,6 +91,10 @@ def test_two_runs_of_one_day_at_once_call_each_item_once(store, emulator, tmp_pa
     81 attempts were missing from the ledger (the last writer won)."""
     seeded = seed_day(store, DAY, 12, task="all")
     emulator.set_knobs(latency_s=0.1)
+    # The instance exists before the runs, as in any deployment: two processes creating a fresh
+    # SQLite instance at the same moment race in Dagster's own schema migration.
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
 
     runs = [start_materialize(DAY), start_materialize(DAY)]
     outputs = [run.communicate(timeout=600)[0] for run in runs]
