@@ -40,6 +40,10 @@ class ApiError(Exception):
         return error_body(self.code, self.status, self.message, self.details)
 
 
+class DropConnection(Exception):
+    """Cut the connection without an answer, as a flaky network does (the upload_drops knob)."""
+
+
 def error_body(code: int, status: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "status": status, "details": details or []}}
 

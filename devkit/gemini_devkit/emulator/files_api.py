@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from pathlib import Path
 
-from .errors import ApiError, file_denied, invalid
+from .errors import ApiError, DropConnection, file_denied, invalid
 from .protocol import READ_BLOCK, Request, Response, pick
 from .state import StateStore, StoredFile, file_resource, is_valid_id, new_file_meta, read_json, write_json_atomic
 
@@ -40,7 +41,7 @@ def start_upload(store: StateStore, request: Request) -> Response:
         },
     )
     prefix = f"{request.prefix}/upload/{request.version}/files"
-    url = f"http://{request.host}{prefix}?upload_id={upload_id}&upload_protocol=resumable"
+    url = f"{request.scheme}://{request.host}{prefix}?upload_id={upload_id}&upload_protocol=resumable"
     return Response(
         status=200,
         headers={
@@ -76,12 +77,18 @@ def _upload_chunk(store: StateStore, request: Request) -> Response:
     if not is_valid_id(upload_id):
         raise ApiError("NOT_FOUND", "Unknown upload id.")
     meta_path, part_path = store.upload_paths(upload_id)
+    commands = {c.strip().lower() for c in request.header("x-goog-upload-command").split(",") if c.strip()}
+    done = read_json(meta_path.with_suffix(".done"))
+    if done is not None and commands == {"query"}:
+        # Finalized, but the client may have lost the answer: the real API repeats it.
+        return Response.json({"file": done}, headers={"X-Goog-Upload-Status": "final"})
     meta = read_json(meta_path)
     if meta is None or not part_path.exists():
         raise ApiError("NOT_FOUND", f"Upload {upload_id} does not exist or was already finalized.")
-    commands = {c.strip().lower() for c in request.header("x-goog-upload-command").split(",") if c.strip()}
     received = part_path.stat().st_size
+    behaviour = store.behaviour
     if commands == {"query"}:
+        behaviour.count("upload_queries")
         return Response(headers={"X-Goog-Upload-Status": "active", "X-Goog-Upload-Size-Received": str(received)})
     if not commands or not commands <= {"upload", "finalize"}:
         raise invalid(f"Unsupported X-Goog-Upload-Command {request.header('x-goog-upload-command')!r}.")
@@ -89,10 +96,36 @@ def _upload_chunk(store: StateStore, request: Request) -> Response:
         offset_text = request.header("x-goog-upload-offset")
         if not offset_text.isdigit() or int(offset_text) != received:
             raise invalid(f"X-Goog-Upload-Offset {offset_text!r} does not match the {received} bytes received so far.")
+        _maybe_drop(store, request, meta, meta_path, part_path)
+        first_chunk = received == 0
         received += _append_body(request, part_path)
+        if behaviour.knobs.upload_chunk_delay_s:
+            time.sleep(behaviour.knobs.upload_chunk_delay_s)
+        if first_chunk and "finalize" not in commands and behaviour.take_session_loss():
+            meta_path.unlink(missing_ok=True)  # the session is gone: every later request is a 404
+            part_path.unlink(missing_ok=True)
     if "finalize" not in commands:
         return Response(headers={"X-Goog-Upload-Status": "active"})
     return _finalize(store, request, meta, meta_path, part_path, received)
+
+
+def _maybe_drop(store: StateStore, request: Request, meta: dict, meta_path: Path, part_path: Path) -> None:
+    """The upload_drops knob: keep the first bytes of this chunk, then cut the connection."""
+    knobs = store.behaviour.knobs
+    cut_at = knobs.upload_drop_after_bytes
+    if meta.get("drops", 0) >= knobs.upload_drops or (request.content_length or 0) <= cut_at:
+        return
+    with part_path.open("ab") as handle:
+        remaining = cut_at
+        while remaining > 0:
+            piece = request.rfile.read(min(READ_BLOCK, remaining))
+            if not piece:
+                break
+            handle.write(piece)
+            remaining -= len(piece)
+    write_json_atomic(meta_path, {**meta, "drops": meta.get("drops", 0) + 1})
+    store.behaviour.count("upload_drops")
+    raise DropConnection
 
 
 def _append_body(request: Request, part_path: Path) -> int:
@@ -121,8 +154,10 @@ def _finalize(
         file_id, meta.get("display_name"), meta["mime_type"], received, digest.digest(), store.behaviour.knobs
     )
     stored = store.put_file(file_id, file_meta, part_path)
+    resource = file_resource(stored, request.host)
+    write_json_atomic(meta_path.with_suffix(".done"), resource)
     meta_path.unlink(missing_ok=True)
-    return Response.json({"file": file_resource(stored, request.host)}, headers={"X-Goog-Upload-Status": "final"})
+    return Response.json({"file": resource}, headers={"X-Goog-Upload-Status": "final"})
 
 
 # ---- get / list / delete ----------------------------------------------------------------

@@ -6,12 +6,13 @@ import contextlib
 import logging
 import re
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from . import admin
-from .errors import ApiError, error_bytes
+from .errors import ApiError, DropConnection, error_bytes
 from .protocol import Request, Response
 from .routes import PATH_RE, not_found, route
 from .state import StateStore
@@ -24,11 +25,19 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], store: StateStore) -> None:
+    def __init__(self, address: tuple[str, int], store: StateStore, ssl_context: ssl.SSLContext | None = None) -> None:
         self.store = store
+        self.ssl_context = ssl_context
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, EmulatorRequestHandler)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake happens on the first read, in the connection's own thread.
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def process_request(self, request, client_address) -> None:  # type: ignore[override]
         with self._open_lock:
@@ -86,6 +95,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 self._match_path(request)
                 self._count_request(request, path)
                 response = route(self.server.store, request, path)
+        except DropConnection:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         except ApiError as error:
             upload = request is not None and request.is_upload
             extra = {"X-Goog-Upload-Status": "final"} if upload else {}
@@ -122,6 +136,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             rfile=self.rfile,
             content_length=None,
             chunked=chunked,
+            scheme="https" if self.server.ssl_context is not None else "http",
         )
         if length_text is not None and length_text.strip().isdigit():
             request.content_length = int(length_text)

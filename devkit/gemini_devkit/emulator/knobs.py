@@ -74,6 +74,11 @@ class Knobs:
     batch_line_error_keys: list[str] = field(default_factory=list)  # these request keys get an error object
     batch_line_error_rate: float = 0.0  # share of lines (chosen by a hash of batch id + key) that get one
     batch_line_error_code: int = 500  # HTTP code of the injected line error (500/503 retryable, 400 not)
+    # Uploads (files_api.py): a flaky network and lost sessions.
+    upload_drops: int = 0  # per upload session: this many chunks have their connection cut ...
+    upload_drop_after_bytes: int = 1024 * 1024  # ... after this many of their bytes (kept: query reports them)
+    upload_lose_sessions: int = 0  # this many upload sessions vanish after their first chunk (404 from then on)
+    upload_chunk_delay_s: float = 0.0  # each upload chunk is acknowledged this long after it arrived
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -99,6 +104,8 @@ class Knobs:
             raise ValueError(f"batch_outcome must be one of {BATCH_OUTCOMES}")
         if self.batch_line_error_code not in LINE_ERROR_CODES:
             raise ValueError(f"batch_line_error_code must be one of {sorted(LINE_ERROR_CODES)}")
+        if min(self.upload_drops, self.upload_drop_after_bytes, self.upload_lose_sessions) < 0:
+            raise ValueError("upload_drops, upload_drop_after_bytes and upload_lose_sessions must be >= 0")
         if self.processing_outcome not in ("ACTIVE", "FAILED"):
             raise ValueError("processing_outcome must be ACTIVE or FAILED")
         for entry in self.script:
@@ -180,6 +187,15 @@ class Behaviour:
                 self._random = random.Random(self.knobs.seed)  # noqa: S311 - fault injection
             if {"rpm", "tpm", "rpd", "minute_s", "day_s"} & set(changes):
                 self._windows.clear()
+
+    def take_session_loss(self) -> bool:
+        """True for the next ``upload_lose_sessions`` sessions that ask (then the knob is spent)."""
+        with self._lock:
+            if self.knobs.upload_lose_sessions <= 0:
+                return False
+            self.knobs.upload_lose_sessions -= 1
+            self.stats["upload_sessions_lost"] = self.stats.get("upload_sessions_lost", 0) + 1
+            return True
 
     def before_answer(self, model: str, input_tokens: int) -> None:
         """Raise the injected or quota error, or sleep; called once the request was read."""

@@ -26,6 +26,7 @@ class Request:
     content_length: int | None
     chunked: bool
     prefix: str = ""  # base path before the version segment, kept in URLs we hand out
+    scheme: str = "http"  # https when the emulator serves TLS
     consumed: bool = False
 
     def header(self, name: str, default: str = "") -> str:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Sequence
@@ -50,9 +51,11 @@ class EmulatorHandle:
         self._server.server_close()
 
 
-def _bind(state_dir: str | Path, host: str, port: int, knobs: KnobsSource = None) -> tuple[EmulatorServer, Path]:
+def _bind(
+    state_dir: str | Path, host: str, port: int, knobs: KnobsSource = None, ssl_context: ssl.SSLContext | None = None
+) -> tuple[EmulatorServer, Path]:
     store = StateStore(state_dir, load_knobs(knobs))
-    return EmulatorServer((host, port), store), store.root
+    return EmulatorServer((host, port), store, ssl_context), store.root
 
 
 def _client_host(host: str) -> str:
@@ -61,17 +64,24 @@ def _client_host(host: str) -> str:
 
 
 def start_emulator(
-    state_dir: str | Path, host: str = "127.0.0.1", port: int = 0, knobs: KnobsSource = None
+    state_dir: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    knobs: KnobsSource = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> EmulatorHandle:
-    """Serve in a daemon thread; returns once listening. `knobs`: see knobs.py."""
+    """Serve in a daemon thread; returns once listening. `knobs`: see knobs.py. With an
+    `ssl_context` (a server context holding a certificate) it serves HTTPS, e.g. behind a proxy test."""
     # No knobs given: GEMINI_EMULATOR_KNOBS decides, so the pipeline's own emulator can be tuned too.
-    server, root = _bind(state_dir, host, port, knobs if knobs is not None else knobs_from_env())
+    knobs = knobs if knobs is not None else knobs_from_env()
+    server, root = _bind(state_dir, host, port, knobs, ssl_context)
     bound_port = server.server_address[1]
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"gemini-emulator-{bound_port}", daemon=True
     )
     thread.start()
-    return EmulatorHandle(f"http://{_client_host(host)}:{bound_port}", bound_port, root, server, thread)
+    scheme = "https" if ssl_context is not None else "http"
+    return EmulatorHandle(f"{scheme}://{_client_host(host)}:{bound_port}", bound_port, root, server, thread)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

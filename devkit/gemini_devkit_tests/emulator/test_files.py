@@ -55,7 +55,8 @@ def test_ten_mib_upload_goes_in_two_chunks(client, emulator, caplog) -> None:
     assert len(chunk_posts) == 2
     assert uploaded.size_bytes == len(data)
     assert uploaded.sha256_hash == base64.b64encode(hashlib.sha256(data).digest()).decode()
-    assert not list((emulator.state_dir / "uploads").iterdir())  # finalized uploads leave nothing behind
+    # finalized uploads leave only their answer, for a client that lost it and asks again (query)
+    assert [p.suffix for p in (emulator.state_dir / "uploads").iterdir()] == [".done"]
 
 
 def test_expired_file_is_denied(client, emulator) -> None:
@@ -105,3 +106,52 @@ def test_chunked_transfer_encoding_upload(emulator) -> None:
     connection.close()
     assert response.status == 200 and response.headers["X-Goog-Upload-Status"] == "final"
     assert document["file"]["sizeBytes"] == "6" and document["file"]["displayName"] == "c"
+
+
+def _start(emulator, size: int) -> str:
+    start = raw_request(
+        f"{emulator.url}/upload/v1beta/files",
+        "POST",
+        json.dumps({"file": {"mime_type": "video/mp4", "size_bytes": size}}).encode(),
+        {"x-goog-api-key": "k", "X-Goog-Upload-Command": "start", "Content-Type": "application/json"},
+    )
+    return start[1]["X-Goog-Upload-URL"]
+
+
+def _query(url: str) -> tuple[int, dict]:
+    status, headers, _ = raw_request(url, "POST", b"", {"X-Goog-Upload-Command": "query"})
+    return status, headers
+
+
+def test_a_cut_chunk_keeps_its_first_bytes_and_query_reports_them(emulator) -> None:
+    emulator.set_knobs(upload_drops=1, upload_drop_after_bytes=1000)
+    url = _start(emulator, 5000)
+    with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+        raw_request(
+            url, "POST", b"x" * 5000, {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"}
+        )
+    status, headers = _query(url)
+    assert status == 200 and headers["X-Goog-Upload-Status"] == "active"
+    assert headers["X-Goog-Upload-Size-Received"] == "1000"
+    status, headers, body = raw_request(
+        url, "POST", b"x" * 4000, {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "1000"}
+    )  # the knob is spent for this session: the rest goes through
+    assert status == 200 and json.loads(body)["file"]["sizeBytes"] == "5000"
+    assert emulator.stats()["upload_drops"] == 1
+
+
+def test_a_lost_session_answers_404_and_a_finished_one_repeats_its_answer(emulator) -> None:
+    emulator.set_knobs(upload_lose_sessions=1)
+    lost = _start(emulator, 20)
+    status, _, _ = raw_request(
+        lost, "POST", b"a" * 10, {"X-Goog-Upload-Command": "upload", "X-Goog-Upload-Offset": "0"}
+    )
+    assert status == 200  # accepted, then the session vanished
+    assert _query(lost)[0] == 404
+    finished = _start(emulator, 3)
+    status, _, body = raw_request(
+        finished, "POST", b"abc", {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0"}
+    )
+    status, headers, again = raw_request(finished, "POST", b"", {"X-Goog-Upload-Command": "query"})
+    assert status == 200 and headers["X-Goog-Upload-Status"] == "final"
+    assert json.loads(again)["file"]["name"] == json.loads(body)["file"]["name"]  # the answer a client lost
