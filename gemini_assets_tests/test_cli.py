@@ -132,3 +132,20 @@ def test_emulator_command_serves_the_sdk(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_demo_shows_upload_progress_lines_and_nothing_else_from_the_log(capsys):
+    import logging
+
+    from gemini_assets.cli.demo_run import StageLines
+    from gemini_assets.core.contracts.calls import UploadProgress
+
+    lines = StageLines()
+    progress = UploadProgress("clip-7", 96 * 1024 * 1024, 300 * 1024 * 1024, 12.0, resumes=1)
+    for message in (progress.describe(), "validated_media: 7 accepted, 1 quarantined"):
+        record = logging.LogRecord("dagster", logging.INFO, __file__, 1, message, None, None)
+        record.dagster_meta = {"orig_message": message}  # as Dagster's log manager hands it over
+        lines.emit(record)
+    shown = capsys.readouterr().out.splitlines()
+    assert len(shown) == 1
+    assert "upload progress clip-7: 96.0 of 300.0 MiB (32%), 8.0 MiB/s, about 26 s left, resumed 1x" in shown[0]

@@ -27,6 +27,7 @@ from gemini_assets.core.contracts.calls import (
     GenerateResult,
     RemoteFile,
     SubmittedBatch,
+    UploadProgressCallback,
     Usage,
     in_flight,
 )
@@ -132,11 +133,26 @@ class FakeGateway:
         return entry
 
     # ---- Files API ---------------------------------------------------------------------------
-    def upload(self, stream: IO[bytes], mime_type: str, display_name: str) -> RemoteFile:
+    def upload(
+        self,
+        stream: IO[bytes],
+        mime_type: str,
+        display_name: str,
+        progress: UploadProgressCallback | None = None,
+    ) -> RemoteFile:
         data = stream.read()
         name = f"files/fake{next(self._ids)}"
         expires = datetime.now(UTC) + timedelta(hours=48)
-        remote = RemoteFile(name, f"https://fake.invalid/{name}", "ACTIVE", mime_type, len(data), expires)
+        remote = RemoteFile(
+            name,
+            f"https://fake.invalid/{name}",
+            "ACTIVE",
+            mime_type,
+            len(data),
+            expires,
+            bytes_sent=len(data),
+            sessions=1,
+        )
         self.files[name] = (remote, data)
         return remote
 

@@ -24,6 +24,9 @@ COSTS = (
 )
 
 
+UPLOAD_PROGRESS = "upload progress "  # UploadProgress.describe() lines
+
+
 def log_path(dagster_home: Path | None, day: str) -> Path:
     folder = (dagster_home or Path.cwd() / ".dagster_home") / "logs"
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,6 +43,10 @@ class StageLines(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         event = getattr(record, "dagster_event", None)  # the DagsterEvent Dagster hands its loggers
         if event is None:
+            # A large upload's progress (core/gateway/gemini/resumable.py): at most every 10 s.
+            message = (getattr(record, "dagster_meta", None) or {}).get("orig_message", "")
+            if isinstance(message, str) and message.startswith(UPLOAD_PROGRESS):
+                click.echo(f"  {time.monotonic() - self.started:6.1f} s    {message}")
             return
         elapsed = f"{time.monotonic() - self.started:6.1f} s"
         if event.event_type_value == "ASSET_MATERIALIZATION":

@@ -52,6 +52,9 @@ def gemini_files(
         "by_delivery": counts(p.delivery for p in plans),
         "by_model_variant": counts(f"{p.model} / {p.variant} / {p.mode}" for p in plans),
         "uploaded_bytes": sum(p.upload_bytes or 0 for p in plans),
+        # bytes on the wire per file byte: above 1 when the network cut uploads and they resumed
+        "upload_bytes_sent": sum(p.upload_bytes_sent or 0 for p in plans),
+        "upload_resumes": sum(p.upload_resumes or 0 for p in plans),
         "sanitized_copies_purged": len(result.purged),
         # e.g. an MPO photo sent as its primary image only: the appended images were dropped
         "stripped_beyond_metadata": sum(1 for p in plans if p.sanitize_notes),

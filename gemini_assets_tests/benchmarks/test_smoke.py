@@ -16,6 +16,7 @@ TINY = {
     "demo_day.py": ["--count", "6", "--repeat", "2"],
     "batch_vs_online.py": ["--count", "6", "--latency-s", "0", "--batch-delay-s", "0.3"],
     "gateway_throughput.py": ["--items", "12", "--baseline-items", "2", "--concurrency", "4"],
+    "upload_resume.py": ["--gib", "0.03", "--drops", "2"],
 }
 
 pytestmark = pytest.mark.slow
@@ -78,3 +79,10 @@ def test_batch_vs_online(tmp_path):
 def test_gateway_throughput(tmp_path):
     (report,) = run("gateway_throughput.py", tmp_path)
     assert report["gateway"]["items"] == 12 and report["naive_sequential"]["items"] == 2
+
+
+def test_upload_resume(tmp_path):
+    (report,) = run("upload_resume.py", tmp_path)
+    cut = report["resumable_cut"]
+    assert cut["resumes"] == 2 and 1.0 < cut["bytes_sent_per_file_byte"] < 1.6
+    assert report["resumable_clean"]["bytes_sent_per_file_byte"] == 1.0 and report["sdk_clean"]["mib_per_s"] > 0

@@ -113,3 +113,21 @@ def test_bad_routing_file_fails_fast_before_any_call(store, seeded, tmp_path, mo
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "hologram" in str(failure.event_specific_data.error)
     assert generate_log(tmp_path) == []
+
+
+def test_uploads_cut_by_the_network_resume_and_gemini_files_says_so(emulator, store, seeded):
+    emulator.set_knobs(upload_drops=1, upload_drop_after_bytes=512)
+    result = materialize(inline_max_bytes=1)  # every item through the Files API
+    assert result.success
+    plans = read_partition(store, "gemini_files", DAY)
+    uploaded = plans[plans["upload_bytes"].fillna(0) > 512]
+    assert len(uploaded) >= 10
+    assert (uploaded["remote_state"] == "ACTIVE").all() and (uploaded["upload_resumes"] == 1).all()
+    assert (uploaded["upload_sessions"] == 1).all()
+    # the one chunk went out whole (cut after 512 bytes), then again from the server's offset 512
+    assert (uploaded["upload_bytes_sent"] == 2 * uploaded["upload_bytes"] - 512).all()
+    assert emulator.stats()["upload_drops"] == len(uploaded)
+    meta = result.asset_materializations_for_node("gemini_files")[0].metadata
+    assert meta["upload_resumes"].value == len(uploaded)
+    outputs = read_partition(store, "model_outputs", DAY)
+    assert set(outputs[outputs["media_id"].isin(uploaded["media_id"])]["status"]) == {"ok"}

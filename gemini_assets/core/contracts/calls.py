@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -230,10 +231,45 @@ class RemoteFile:
     size_bytes: int
     expires_at: datetime | None
     error: str | None = None  # why processing FAILED
+    # How the upload went (0 when this handle was not uploaded by this call, e.g. reused).
+    bytes_sent: int = 0  # bytes put on the wire, chunks cut by the network included
+    resumes: int = 0  # times the upload continued at the server's committed offset
+    sessions: int = 0  # upload sessions used (more than one: a session was lost and started over)
 
     @property
     def active(self) -> bool:
         return self.state == "ACTIVE"
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    """How far one large upload has come; handed to the caller's progress callback."""
+
+    display_name: str
+    committed: int  # bytes the server has confirmed
+    size: int
+    elapsed_s: float
+    resumes: int = 0
+
+    @property
+    def rate_bytes_s(self) -> float:
+        return self.committed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        rate = self.rate_bytes_s
+        return (self.size - self.committed) / rate if rate > 0 else None
+
+    def describe(self) -> str:
+        mib = 1024 * 1024
+        share = self.committed / self.size if self.size else 1.0
+        eta = f"about {self.eta_s:.0f} s left" if self.eta_s is not None else "time left unknown"
+        resumed = f", resumed {self.resumes}x" if self.resumes else ""
+        done = f"{self.committed / mib:.1f} of {self.size / mib:.1f} MiB ({share:.0%})"
+        return f"upload progress {self.display_name}: {done}, {self.rate_bytes_s / mib:.1f} MiB/s, {eta}{resumed}"
+
+
+UploadProgressCallback = Callable[[UploadProgress], None]
 
 
 BATCH_DONE_STATES = frozenset({"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"})

@@ -91,6 +91,22 @@ class CallAbandoned(GatewayError):
         self.attempts: list[Attempt] = list(attempts or [])
 
 
+class UploadFailed(GatewayError):
+    """A resumable upload gave up: ``failures`` says what went wrong on each attempt, in order."""
+
+    def __init__(self, display_name: str, failures: list[str], committed: int, size: int, sessions: int):
+        last = failures[-1] if failures else "no detail"
+        super().__init__(
+            f"upload of {display_name} gave up after {len(failures)} failed requests in {sessions} session(s), "
+            f"{committed} of {size} bytes confirmed; last: {last}"
+        )
+        self.display_name, self.failures = display_name, list(failures)
+        self.committed, self.size, self.sessions = committed, size, sessions
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (UploadFailed, (self.display_name, self.failures, self.committed, self.size, self.sessions))
+
+
 class ModelUnavailable(CallAbandoned):
     """The model's circuit breaker is open: the call was not made."""
 

@@ -163,7 +163,18 @@ class DeliveryPlan(Row):
     remote_name: str | None = Field(default=None, description="files/<id> on the provider")
     remote_uri: str | None = Field(default=None, description="file URI used in the request")
     remote_state: str | None = Field(default=None, description="PROCESSING | ACTIVE | FAILED")
-    upload_bytes: int | None = Field(default=None, description="bytes sent to the Files API")
+    upload_bytes: int | None = Field(default=None, description="size of the file sent to the Files API")
+    upload_bytes_sent: int | None = Field(
+        default=None,
+        description="bytes put on the wire for the upload, chunks cut by the network and restarts included "
+        "(compare with upload_bytes)",
+    )
+    upload_resumes: int | None = Field(
+        default=None, description="times the upload continued at the server's committed offset after a failure"
+    )
+    upload_sessions: int | None = Field(
+        default=None, description="upload sessions used: more than 1 when a session was lost and started over"
+    )
     uploaded_at: datetime | None = Field(default=None, description="upload time")
     expires_at: datetime | None = Field(default=None, description="provider-side expiry (48 h after upload)")
     error: str | None = Field(default=None, description="upload error, if any")

@@ -17,6 +17,7 @@ from gemini_assets.core.contracts.calls import (
     GenerateResult,
     RemoteFile,
     SubmittedBatch,
+    UploadProgressCallback,
 )
 from gemini_assets.core.contracts.enums import Backend, Provider
 
@@ -32,7 +33,15 @@ class ModelGateway(Protocol):
     def generate(self, request: GenerateRequest, first_attempt: int = 1) -> GenerateResult: ...
 
     # ---- Files API: only providers with one; others never get a files_api delivery plan ----
-    def upload(self, stream: IO[bytes], mime_type: str, display_name: str) -> RemoteFile: ...
+    def upload(
+        self,
+        stream: IO[bytes],
+        mime_type: str,
+        display_name: str,
+        progress: UploadProgressCallback | None = None,
+    ) -> RemoteFile:
+        """Stream ``stream`` to the provider; ``progress`` hears about large uploads now and then."""
+        ...
 
     def get_file(self, name: str) -> RemoteFile | None: ...
 

@@ -150,10 +150,13 @@ def _files_api(
 
 
 def upload_item(ctx: DayContext, item: ValidatedMediaRow, gateway: ModelGateway, key: str) -> RemoteFile:
-    """Stream the sanitized copy from object storage to the Files API (the SDK sends 8 MiB chunks),
+    """Stream the sanitized copy from object storage to the Files API in 8 MiB chunks (resumed
+    at the server's offset after a network failure; large ones report progress to the run log),
     journaled at once so that a run killed before releasing it leaves no orphan."""
     with ctx.store.open(key) as stream:
-        remote = gateway.upload(stream, item.mime_type, display_name=item.media_id)
+        remote = gateway.upload(
+            stream, item.mime_type, display_name=item.media_id, progress=lambda p: ctx.log(p.describe())
+        )
     record_upload(ctx.store, ctx.day, item.task, ctx.run_id, remote)
     return remote
 
@@ -164,6 +167,9 @@ def remote_columns(remote: RemoteFile, uploaded: bool) -> dict[str, Any]:
         "remote_uri": remote.uri,
         "remote_state": remote.state,
         "upload_bytes": remote.size_bytes if uploaded else 0,
+        "upload_bytes_sent": remote.bytes_sent if uploaded else 0,
+        "upload_resumes": remote.resumes if uploaded else 0,
+        "upload_sessions": remote.sessions if uploaded else 0,
         "uploaded_at": datetime.now(UTC) if uploaded else None,
         "expires_at": remote.expires_at,
     }

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO
 
 import httpx2
 from google import genai
@@ -28,6 +28,7 @@ from gemini_assets.core.contracts.calls import (
     GenerateResult,
     RemoteFile,
     SubmittedBatch,
+    UploadProgressCallback,
     in_flight,
 )
 from gemini_assets.core.contracts.enums import Backend, Provider
@@ -35,6 +36,7 @@ from gemini_assets.core.contracts.errors import ModelUnavailable, QuotaWaitExcee
 from gemini_assets.core.gateway.breaker import CircuitBreaker
 from gemini_assets.core.gateway.estimate import TokenEstimator
 from gemini_assets.core.gateway.gemini import batch, wire
+from gemini_assets.core.gateway.gemini.resumable import ResumableUploader, UploadSettings
 from gemini_assets.core.gateway.ratelimit import Admission, QuotaLimiter
 
 RETRYABLE_CODES = frozenset({408, 429, 500, 502, 503, 504})
@@ -66,9 +68,14 @@ class GeminiGateway:
         retry: RetrySettings | None = None,
         limiter: QuotaLimiter | None = None,
         backend: Backend = Backend.GEMINI,
+        upload: UploadSettings | None = None,
     ):
         self.backend = backend
         self.retry = retry or RetrySettings()
+        upload = upload or UploadSettings(
+            initial_backoff_s=self.retry.initial_backoff_s, max_backoff_s=self.retry.max_backoff_s
+        )
+        self.uploader = ResumableUploader(base_url, "v1beta", api_key, upload)
         self.limiter = limiter
         self.estimator = TokenEstimator()
         self._breakers: dict[str, CircuitBreaker] = {}
@@ -79,6 +86,7 @@ class GeminiGateway:
 
     def close(self) -> None:
         self.client.close()
+        self.uploader.close()
         if self.limiter is not None:
             self.limiter.close()
 
@@ -93,13 +101,18 @@ class GeminiGateway:
         return {model: b.times_opened for model, b in self._breakers.items() if b.times_opened}
 
     # ---- Files API ---------------------------------------------------------------------------
-    def upload(self, stream: IO[bytes], mime_type: str, display_name: str) -> RemoteFile:
-        # Any binary stream works (the SDK reads it in chunks); its annotation names only IOBase.
-        readable: Any = stream
-        uploaded = self.client.files.upload(
-            file=readable, config=types.UploadFileConfig(mime_type=mime_type, display_name=display_name)
-        )
-        return wire.remote_file(self._wait_processed(uploaded), mime_type)
+    def upload(
+        self,
+        stream: IO[bytes],
+        mime_type: str,
+        display_name: str,
+        progress: UploadProgressCallback | None = None,
+    ) -> RemoteFile:
+        """Resumable upload (resumable.py: the SDK's own cannot resume), then the SDK polls it."""
+        outcome = self.uploader.upload(stream, mime_type, display_name, progress)
+        uploaded = types.File.model_validate(outcome.file)
+        remote = wire.remote_file(self._wait_processed(uploaded), mime_type)
+        return replace(remote, bytes_sent=outcome.bytes_sent, resumes=outcome.resumes, sessions=outcome.sessions)
 
     def _wait_processed(self, remote: types.File) -> types.File:
         """Poll PROCESSING with exponential backoff until ACTIVE or FAILED (or the wait is over)."""
