@@ -40,6 +40,16 @@ class ApiError(Exception):
         return error_body(self.code, self.status, self.message, self.details)
 
 
+class InjectedError(ApiError):
+    """A failure the ``script`` or ``error_rate`` knob asked for. ``requested_code`` keeps the code asked
+    for, so a wire format that has it answers it natively (Anthropic's 529) where Gemini uses its
+    nearest status."""
+
+    def __init__(self, status: str, message: str, requested_code: int) -> None:
+        super().__init__(status, message)
+        self.requested_code = requested_code
+
+
 class DropConnection(Exception):
     """Cut the connection without an answer, as a flaky network does (the upload_drops knob)."""
 

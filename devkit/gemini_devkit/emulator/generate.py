@@ -15,6 +15,10 @@ from .protocol import Request, Response, pick
 from .state import StateStore, rfc3339, utc_now
 from .tokens import prompt_token_details, text_tokens, usage_metadata
 
+# The script's answer shapes in Gemini's terms: a refused answer is withheld (finishReason SAFETY,
+# no parts); a truncated one stops at the token budget (finishReason MAX_TOKENS).
+SCRIPTED_SHAPES = {"refusal": "safety_finish", "truncate": "max_tokens"}
+
 
 def generate_content(store: StateStore, request: Request, model: str) -> Response:
     return _served(store, "generateContent", model, lambda record: _generate(store, request, model, record))
@@ -64,8 +68,7 @@ def answer_document(
     config = pick(body, "generationConfig", "generation_config", default={}) or {}
     details = prompt_token_details(prompt, model, pick(config, "mediaResolution", "media_resolution"))
     # Knobs: injected errors, quotas (429 with RetryInfo), latency; see knobs.py.
-    if online:
-        store.behaviour.before_answer(model, sum(int(d["tokenCount"]) for d in details))
+    scripted = store.behaviour.before_answer(model, sum(int(d["tokenCount"]) for d in details)) if online else None
     text = answer_text(prompt, config)
     finish = "STOP"
     limit = pick(config, "maxOutputTokens", "max_output_tokens")
@@ -74,7 +77,7 @@ def answer_document(
         text, finish = text[: max(int(limit), 0) * 4], "MAX_TOKENS"
     usage = usage_metadata(details, text)
     block_reason = None
-    shape = requested_shape(body)
+    shape = SCRIPTED_SHAPES.get(scripted or "") or requested_shape(body)
     if shape:
         shaped = apply_shape(shape, text)
         text, finish, block_reason = shaped.text or "", shaped.finish_reason or finish, shaped.block_reason

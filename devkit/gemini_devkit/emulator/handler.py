@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import admin
 from .errors import ApiError, DropConnection, error_bytes
 from .protocol import Request, Response
-from .routes import PATH_RE, not_found, route
+from .routes import OTHER_PROVIDER_ROUTES, PATH_RE, not_found, route
 from .state import StateStore
 
 logger = logging.getLogger("gemini_devkit.emulator")
@@ -114,7 +114,14 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def _count_request(self, request: Request, path: str) -> None:
         # Bytes on the wire per endpoint kind, for the benchmark's bytes-per-media-byte figure.
-        kind = "upload" if request.is_upload else path.rsplit(":", 1)[-1] if ":" in path else "files"
+        if request.is_upload:
+            kind = "upload"
+        elif ":" in path:
+            kind = path.rsplit(":", 1)[-1]
+        elif request.path in OTHER_PROVIDER_ROUTES:
+            kind = request.path.replace("/", "_")  # chat_completions, messages
+        else:
+            kind = "files"
         stats = self.server.store.behaviour
         stats.count("requests")
         stats.count(f"requests_{kind}")

@@ -5,6 +5,19 @@ env GEMINI_EMULATOR_KNOBS holding JSON or a path to a JSON file), or at run time
 `POST /_emulator/knobs` merges a JSON object into the current knobs, `GET /_emulator/knobs`
 shows them, `GET /_emulator/stats` counts what was served. Unknown knob names are rejected so a
 typo never silently tests the happy path.
+
+The same knobs drive every wire format the emulator speaks (Gemini, OpenAI Chat Completions,
+Anthropic Messages): one ``script``, one ``error_rate`` and the same per-model quota windows.
+Script entries:
+  500 | 503 | 504 | 429  that HTTP error (429 with the quota-shaped body and Retry-After);
+  529                    Anthropic's "overloaded"; Gemini and OpenAI have no 529 and answer 503;
+  "slow"                 answer after ``slow_s``;
+  "ok"                   answer normally (a placeholder to skip a call);
+  "refusal"              the model declines: OpenAI ``message.refusal`` (content null), Anthropic
+                         ``stop_reason: "refusal"``, Gemini a candidate with ``finishReason: SAFETY``;
+  "truncate"             the answer is cut in half as if the output budget ran out: OpenAI
+                         ``finish_reason: "length"``, Anthropic ``stop_reason: "max_tokens"``,
+                         Gemini ``finishReason: MAX_TOKENS``.
 """
 
 from __future__ import annotations
@@ -20,11 +33,20 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import ApiError
+from .errors import ApiError, InjectedError
 
 KNOBS_ENV = "GEMINI_EMULATOR_KNOBS"
-# Script entries: an HTTP error code to answer, "slow" (answer after slow_s), or "ok".
-SCRIPT_CODES = {500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED", 429: "RESOURCE_EXHAUSTED"}
+# Script entries (see the module docstring): an HTTP error code, or one of SCRIPT_WORDS.
+# Each code's Gemini status; 529 has none, so Gemini answers its own "model is overloaded" 503.
+SCRIPT_CODES = {
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+    429: "RESOURCE_EXHAUSTED",
+    529: "UNAVAILABLE",
+}
+ANSWER_SHAPES = ("refusal", "truncate")  # script entries that shape the answer instead of failing it
+SCRIPT_WORDS = ("slow", "ok", *ANSWER_SHAPES)
 BATCH_OUTCOMES = ("SUCCEEDED", "FAILED", "EXPIRED")
 LINE_ERROR_CODES = {
     400: "INVALID_ARGUMENT",
@@ -58,9 +80,9 @@ class Knobs:
     rpd: int | None = None
     minute_s: float = 60.0  # length of the "minute" window (tests shrink it; reports must say so)
     day_s: float = 86400.0
-    error_rate: float = 0.0  # share of generateContent calls answered with a random error_codes entry
-    error_codes: list[int] = field(default_factory=lambda: [500, 503, 504])
-    script: list[Any] = field(default_factory=list)  # consumed one entry per generateContent call
+    error_rate: float = 0.0  # share of answered calls (any wire format) failed with a random error_codes entry
+    error_codes: list[int] = field(default_factory=lambda: [500, 503, 504])  # any of SCRIPT_CODES
+    script: list[Any] = field(default_factory=list)  # consumed one entry per answered call, any wire format
     slow_s: float = 30.0  # how long a "slow" script entry waits before answering
     script_retry_s: float = 1.0  # retryDelay a scripted 429 advertises
     processing_s: float = 0.0  # uploaded files stay PROCESSING this long
@@ -109,8 +131,12 @@ class Knobs:
         if self.processing_outcome not in ("ACTIVE", "FAILED"):
             raise ValueError("processing_outcome must be ACTIVE or FAILED")
         for entry in self.script:
-            if entry not in ("slow", "ok") and entry not in SCRIPT_CODES:
-                raise ValueError(f"script entries are 'slow', 'ok' or one of {sorted(SCRIPT_CODES)}, not {entry!r}")
+            if isinstance(entry, bool) or (entry not in SCRIPT_WORDS and entry not in SCRIPT_CODES):
+                words = ", ".join(repr(word) for word in SCRIPT_WORDS)
+                raise ValueError(f"script entries are {words} or one of {sorted(SCRIPT_CODES)}, not {entry!r}")
+        for code in self.error_codes:
+            if isinstance(code, bool) or code not in SCRIPT_CODES:
+                raise ValueError(f"error_codes entries are among {sorted(SCRIPT_CODES)}, not {code!r}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,14 +223,17 @@ class Behaviour:
             self.stats["upload_sessions_lost"] = self.stats.get("upload_sessions_lost", 0) + 1
             return True
 
-    def before_answer(self, model: str, input_tokens: int) -> None:
-        """Raise the injected or quota error, or sleep; called once the request was read."""
+    def before_answer(self, model: str, input_tokens: int) -> str | None:
+        """Raise the injected or quota error, or sleep; called once the request was read.
+
+        Returns the script entry that shapes this answer ("refusal" or "truncate"), else None.
+        """
         with self._lock:
             entry = self.knobs.script.pop(0) if self.knobs.script else None
             if entry is None and self.knobs.error_rate and self._random.random() < self.knobs.error_rate:
                 entry = self._random.choice(self.knobs.error_codes)
             if entry in SCRIPT_CODES and entry != 429:
-                raise ApiError(SCRIPT_CODES[entry], f"Injected {entry} by the emulator script.")
+                raise injected_error(entry)
             if entry == 429:
                 raise quota_error(
                     model, "GenerateRequestsPerMinutePerProjectPerModel", self.knobs.rpm or 0, self.knobs.script_retry_s
@@ -215,6 +244,32 @@ class Behaviour:
                 delay = self.knobs.slow_s
         if delay > 0:
             time.sleep(delay)
+        return entry if entry in ANSWER_SHAPES else None
+
+    def note_output(self, model: str, output_tokens: int) -> None:
+        """Count an answer's output tokens in its model's minute window (only reported, never enforced)."""
+        with self._lock:
+            self._windows.setdefault(model, _ModelWindows()).output.append((time.monotonic(), output_tokens))
+
+    def minute_use(self, model: str) -> dict[str, WindowUse]:
+        """What the model's current minute window holds, for rate-limit headers: requests,
+        input_tokens (limits: the rpm and tpm knobs) and output_tokens (no knob)."""
+        with self._lock:
+            windows = self._windows.setdefault(model, _ModelWindows())
+            now, span = time.monotonic(), self.knobs.minute_s
+            for log in (windows.minute, windows.output):
+                while log and log[0][0] <= now - span:
+                    log.popleft()
+
+            def reset(log: deque) -> float:
+                # Fully replenished once the newest entry has left the window.
+                return max(log[-1][0] + span - now, 0.0) if log else 0.0
+
+            return {
+                "requests": WindowUse(self.knobs.rpm, len(windows.minute), reset(windows.minute)),
+                "input_tokens": WindowUse(self.knobs.tpm, sum(t for _, t in windows.minute), reset(windows.minute)),
+                "output_tokens": WindowUse(None, sum(t for _, t in windows.output), reset(windows.output)),
+            }
 
     def _admit(self, model: str, input_tokens: int) -> None:
         windows = self._windows.setdefault(model, _ModelWindows())
@@ -244,12 +299,29 @@ class _ModelWindows:
     # (monotonic time, input tokens) of every admitted request, oldest first
     minute: deque = field(default_factory=deque)
     day: deque = field(default_factory=deque)
+    output: deque = field(default_factory=deque)  # (monotonic time, output tokens) of answers
+
+
+@dataclass(frozen=True)
+class WindowUse:
+    limit: int | None  # the enforcing knob; None when nothing is enforced
+    used: int
+    reset_s: float  # seconds until the window is fully replenished
+
+
+def injected_error(code: int) -> InjectedError:
+    message = (
+        "The model is overloaded. Please try again later."
+        if code == 529
+        else f"Injected {code} by the emulator script."
+    )
+    return InjectedError(SCRIPT_CODES[code], message, requested_code=code)
 
 
 def quota_error(model: str, quota_id: str, limit: int, retry_s: float) -> ApiError:
     """A 429 shaped like the real one: QuotaFailure + Help + RetryInfo, and a Retry-After header."""
     retry_s = max(retry_s, 0.001)
-    details = [
+    details: list[dict[str, Any]] = [
         {
             "@type": "type.googleapis.com/google.rpc.QuotaFailure",
             "violations": [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import batches, files_api, generate
+from . import anthropic_api, batches, files_api, generate, openai_api
 from .errors import ApiError
 from .protocol import Request, Response
 from .state import StateStore
@@ -15,6 +15,12 @@ _FILE_RE = re.compile(r"^files/(?P<id>[^/:]+)$")
 _DOWNLOAD_RE = re.compile(r"^files/(?P<id>[^/:]+):download$")
 _BATCH_RE = re.compile(r"^batches/(?P<id>[^/:]+)(?::(?P<action>[A-Za-z]+))?$")
 _MODEL_RE = re.compile(r"^(?P<model>(?:models|tunedModels)/[^:]+):(?P<method>[A-Za-z]+)$")
+# The other wire formats, by the path after the version segment; they check their own auth
+# and answer in their own error shapes.
+OTHER_PROVIDER_ROUTES = {
+    "chat/completions": openai_api.chat_completions,
+    "messages": anthropic_api.messages,
+}
 _NO_KEY_MESSAGE = (
     "Method doesn't allow unregistered callers (callers without established identity). "
     "Please use API Key or other form of API consumer identity to call this API."
@@ -40,6 +46,10 @@ def route(store: StateStore, request: Request, raw_path: str) -> Response:
         if request.header("x-goog-upload-command").strip().lower() != "start":
             raise ApiError("INVALID_ARGUMENT", "Expected X-Goog-Upload-Command: start.")
         return files_api.start_upload(store, request)
+
+    other_provider = OTHER_PROVIDER_ROUTES.get(rest)
+    if other_provider is not None and method == "POST":
+        return other_provider(store, request)
 
     if rest == "files" and method == "GET":
         _require_key(request)

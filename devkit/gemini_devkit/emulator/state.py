@@ -157,7 +157,8 @@ def append_jsonl_locked(path: Path, record: dict[str, Any]) -> None:
 
 
 def read_served_log(state_dir: str | Path) -> list[dict[str, Any]]:
-    """Every generateContent/countTokens request served on state_dir, oldest first."""
+    """Every generateContent/countTokens request served on state_dir, oldest first; OpenAI and
+    Anthropic calls too, told apart by their ``provider`` ("openai" | "anthropic")."""
     path = Path(state_dir) / _SERVED_LOG
     if not path.exists():
         return []
