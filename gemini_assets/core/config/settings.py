@@ -52,6 +52,20 @@ class Settings(BaseSettings):
         validation_alias="GOOGLE_GEMINI_BASE_URL",
         description="a Gemini-compatible endpoint (gateway, proxy); with the emulator backend, the emulator's URL",
     )
+    # Other providers a route or challenger may name (routes.yaml `provider:`); with the emulator
+    # backend the emulator answers for them too, and these are not read.
+    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY", description="OpenAI API key")
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias="OPENAI_BASE_URL",
+        description="an OpenAI-compatible endpoint incl. /v1 (OpenAI, a LiteLLM proxy, OpenRouter, a gateway)",
+    )
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias="ANTHROPIC_API_KEY", description="Anthropic API key"
+    )
+    anthropic_base_url: str | None = Field(
+        None, validation_alias="ANTHROPIC_BASE_URL", description="an Anthropic Messages endpoint, without /v1"
+    )
     in_region_base_url: str | None = Field(
         None,
         validation_alias="GEMINI_ASSETS_IN_REGION_BASE_URL",

@@ -102,6 +102,14 @@ class Attempt(BaseModel):
     rpm_used: int | None = Field(default=None, description="requests in the model's minute window at admission")
     tpm_used: int | None = Field(default=None, description="tokens in the model's minute window at admission")
     rpd_used: int | None = Field(default=None, description="requests in the model's day at admission")
+    # What the provider's own rate-limit headers said (OpenAI x-ratelimit-*, Anthropic
+    # anthropic-ratelimit-*; Gemini sends none).
+    provider_remaining_requests: int | None = Field(
+        default=None, description="requests left in the provider's window, from its rate-limit headers"
+    )
+    provider_remaining_tokens: int | None = Field(
+        default=None, description="tokens left in the provider's window, from its rate-limit headers"
+    )
 
     @property
     def ok(self) -> bool:

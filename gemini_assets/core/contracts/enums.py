@@ -37,6 +37,8 @@ class Provider(StrEnum):
     """The API family a call speaks (the SDK used)."""
 
     GEMINI = "gemini"
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
 
 
 class Endpoint(StrEnum):
@@ -77,6 +79,7 @@ class OutputStatus(StrEnum):
     BUDGET_EXCEEDED = "budget_exceeded"
     RESIDENCY_BLOCKED = "residency_blocked"
     SANITIZE_FAILED = "sanitize_failed"
+    UNSUPPORTED_BY_MODEL = "unsupported_by_model"  # the routed model cannot take this media
 
 
 class ParseStatus(StrEnum):

@@ -111,6 +111,7 @@ class ReviewReason(StrEnum):
     BUDGET_EXCEEDED = "budget_exceeded"
     RESIDENCY_BLOCKED = "residency_blocked"
     SANITIZE_FAILED = "sanitize_failed"
+    UNSUPPORTED_BY_MODEL = "unsupported_by_model"
 
     @property
     def stage(self) -> ReviewStage:
@@ -132,12 +133,17 @@ REVIEW_DOCS: dict[ReviewReason, str] = {
     ReviewReason.BUDGET_EXCEEDED: "the task's daily budget would be exceeded: not called",
     ReviewReason.RESIDENCY_BLOCKED: "residency: restricted and no in-region route is configured: nothing sent",
     ReviewReason.SANITIZE_FAILED: "metadata could not be stripped losslessly: nothing sent",
+    ReviewReason.UNSUPPORTED_BY_MODEL: (
+        "the routed model cannot take this media (its provider or `models:` capabilities in the routing file, "
+        "e.g. audio to a model without audio input): nothing sent"
+    ),
 }
 
 _REVIEW_STAGE = {
     ReviewReason.UPLOAD_FAILED: ReviewStage.FILES,
     ReviewReason.RESIDENCY_BLOCKED: ReviewStage.FILES,
     ReviewReason.SANITIZE_FAILED: ReviewStage.FILES,
+    ReviewReason.UNSUPPORTED_BY_MODEL: ReviewStage.FILES,
     ReviewReason.API_ERROR: ReviewStage.MODEL,
     ReviewReason.MISSING_OUTPUT: ReviewStage.MODEL,
     ReviewReason.MODEL_UNAVAILABLE: ReviewStage.MODEL,
@@ -151,6 +157,7 @@ REVIEW_REASON_FOR_STATUS: dict[OutputStatus, ReviewReason] = {
     OutputStatus.BUDGET_EXCEEDED: ReviewReason.BUDGET_EXCEEDED,
     OutputStatus.RESIDENCY_BLOCKED: ReviewReason.RESIDENCY_BLOCKED,
     OutputStatus.SANITIZE_FAILED: ReviewReason.SANITIZE_FAILED,
+    OutputStatus.UNSUPPORTED_BY_MODEL: ReviewReason.UNSUPPORTED_BY_MODEL,
     OutputStatus.API_ERROR: ReviewReason.API_ERROR,
 }
 

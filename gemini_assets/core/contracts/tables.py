@@ -181,10 +181,10 @@ class DeliveryPlan(Row):
     route: str | None = Field(default=None, description="routing rule that chose the model (routes.yaml name)")
     mode: CallMode = Field(default=CallMode.ONLINE, description="online | batch: how model_outputs calls the model")
     blocked_status: OutputStatus | None = Field(
-        default=None, description="delivery = blocked: residency_blocked | sanitize_failed"
+        default=None, description="delivery = blocked: residency_blocked | sanitize_failed | unsupported_by_model"
     )
     backend: Backend | None = Field(default=None, description="gemini | emulator: who the item was planned for")
-    provider: Provider | None = Field(default=None, description="API family of the model (gemini)")
+    provider: Provider | None = Field(default=None, description="API family of the model: gemini | openai | anthropic")
 
     @property
     def sendable(self) -> bool:
@@ -238,7 +238,7 @@ class ModelOutputRow(Row):
         description="every API attempt of this run as a typed struct (source of call_ledger)",
     )
     backend: Backend | None = Field(default=None, description="gemini | emulator: who answered")
-    provider: Provider | None = Field(default=None, description="API family that answered (gemini)")
+    provider: Provider | None = Field(default=None, description="API family that answered: gemini | openai | anthropic")
     mode: CallMode | None = Field(
         default=None, description="online | batch: how the item was called (its plan's mode, or the run's gemini.mode)"
     )
@@ -331,7 +331,7 @@ class CallLedgerRow(Row):
     )
     run_id: str | None = Field(default=None, description="Dagster run that made the call")
     backend: Backend | None = Field(default=None, description="gemini | emulator: who answered (null: older rows)")
-    provider: Provider | None = Field(default=None, description="API family called (gemini)")
+    provider: Provider | None = Field(default=None, description="API family called: gemini | openai | anthropic")
 
 
 class DailyCostsRow(Row):

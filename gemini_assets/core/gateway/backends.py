@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from gemini_assets.core.config.settings import EMULATOR_KEY, Settings
 from gemini_assets.core.contracts.enums import Backend, Provider
 from gemini_assets.core.contracts.errors import BackendNotConfigured
+from gemini_assets.core.gateway.anthropic_messages import AnthropicGateway
+from gemini_assets.core.gateway.base import ModelGateway
 from gemini_assets.core.gateway.gemini.client import GeminiGateway, RetrySettings
+from gemini_assets.core.gateway.openai_chat import OpenAIGateway
 from gemini_assets.core.gateway.ratelimit import limiter_for
 from gemini_assets.core.gateway.routing import RoutingConfig
 
@@ -43,7 +46,10 @@ class Target:
 
     @property
     def scope(self) -> str:
-        digest = hashlib.sha256(f"{self.backend}|{self.base_url or 'default'}".encode()).hexdigest()[:12]
+        endpoint = f"{self.backend}|{self.base_url or 'default'}"
+        if self.provider != Provider.GEMINI:  # the emulator answers every provider on one URL
+            endpoint += f"|{self.provider}"
+        digest = hashlib.sha256(endpoint.encode()).hexdigest()[:12]
         return f"{self.backend}-{digest}"
 
 
@@ -73,7 +79,36 @@ def resolve_in_region(settings: Settings) -> Target | None:
     return Target(Backend.GEMINI, url, key.get_secret_value())
 
 
-def open_gateway(settings: Settings, target: Target, routing: RoutingConfig, retry: RetrySettings) -> GeminiGateway:
-    """A gateway to ``target`` with the client-side quotas of the routing file."""
+def resolve_provider(settings: Settings, provider: Provider) -> Target:
+    """Where a route's other provider is reached: the emulator answers for every provider when it
+    is the backend; otherwise the provider's own key (and base URL) must be set."""
+    if provider == Provider.GEMINI:
+        return resolve_backend(settings)
+    if settings.backend == Backend.EMULATOR:
+        if not settings.gemini_base_url:
+            raise BackendNotConfigured(MISSING_EMULATOR_URL)
+        root = settings.gemini_base_url.rstrip("/")
+        emulated = f"{root}/v1" if provider == Provider.OPENAI else root  # OpenAI's base URL includes /v1
+        return Target(Backend.EMULATOR, emulated, EMULATOR_KEY, provider)
+    key, base, names = (
+        (settings.openai_api_key, settings.openai_base_url, "OPENAI_API_KEY (and OPENAI_BASE_URL for a gateway)")
+        if provider == Provider.OPENAI
+        else (settings.anthropic_api_key, settings.anthropic_base_url, "ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL)")
+    )
+    if key is None:
+        raise BackendNotConfigured(f"the routing file sends items to {provider}, but {names} is not set")
+    return Target(Backend.GEMINI, base, key.get_secret_value(), provider)
+
+
+def open_gateway(settings: Settings, target: Target, routing: RoutingConfig, retry: RetrySettings) -> ModelGateway:
+    """A gateway to ``target`` with the client-side quotas of the routing file (per provider and
+    model: each provider's endpoint has its own limiter scope)."""
     limiter = limiter_for(settings.limiter_url(target.scope), dict(routing.limits), routing.limits_for("default"))
+    if target.provider == Provider.OPENAI:
+        return OpenAIGateway(target.api_key, target.base_url, retry=retry, limiter=limiter, backend=target.backend)
+    if target.provider == Provider.ANTHROPIC:
+        tool_models = frozenset(routing.models_with_tool_output())
+        return AnthropicGateway(
+            target.api_key, target.base_url, retry, limiter, backend=target.backend, tool_models=tool_models
+        )
     return GeminiGateway(target.api_key, target.base_url, retry=retry, limiter=limiter, backend=target.backend)

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gemini_assets.core.contracts.enums import CallMode, Variant
+from gemini_assets.core.contracts.enums import CallMode, Provider, Variant
 from gemini_assets.core.contracts.errors import ConfigurationError
 from gemini_assets.core.contracts.tables import ValidatedMediaRow
 
@@ -35,6 +35,25 @@ class _Strict(BaseModel):
 class Challenger(_Strict):
     model: str = Field(min_length=1)
     fraction: float = Field(ge=0.0, le=1.0)
+    provider: Provider = Provider.GEMINI
+
+
+class ModelCapabilities(_Strict):
+    """What one model can take (routes.yaml `models:`); a model not listed is a Gemini model
+    taking every media kind. Other providers take images and PDFs inline only."""
+
+    provider: Provider = Provider.GEMINI
+    media: list[str] = Field(default_factory=lambda: ["image", "audio", "video", "document"])
+    max_bytes: int | None = Field(default=None, gt=0)
+    max_pages: int | None = Field(default=None, gt=0)
+    structured_output: str = Field(default="json_schema", pattern="^(json_schema|tool)$")
+
+    def accepts(self, item: ValidatedMediaRow) -> bool:
+        if item.media_kind not in self.media:
+            return False
+        if self.max_bytes is not None and item.size_bytes > self.max_bytes:
+            return False
+        return self.max_pages is None or (item.pages or 0) <= self.max_pages
 
 
 class Route(_Strict):
@@ -45,6 +64,7 @@ class Route(_Strict):
     min_duration_s: float | None = Field(default=None, ge=0)
     min_pages: int | None = Field(default=None, ge=0)
     model: str = Field(min_length=1)
+    provider: Provider = Provider.GEMINI
     challenger: Challenger | None = None
     # online: generateContent now; batch: the Batch API (half price, up to 24 h). A run may override it.
     mode: CallMode = CallMode.ONLINE
@@ -71,9 +91,22 @@ class Limits(_Strict):
 class RoutingConfig(_Strict):
     routes: list[Route] = Field(min_length=1)
     limits: dict[str, Limits] = Field(default_factory=dict)
+    models: dict[str, ModelCapabilities] = Field(default_factory=dict)
 
     def limits_for(self, model: str) -> Limits:
         return self.limits.get(model) or self.limits.get("default") or Limits()
+
+    def capabilities(self, model: str) -> ModelCapabilities:
+        return self.models.get(model) or ModelCapabilities()
+
+    def providers(self) -> set[Provider]:
+        """Every provider a route or challenger may send items to."""
+        named = {route.provider for route in self.routes}
+        named |= {route.challenger.provider for route in self.routes if route.challenger}
+        return named | {Provider.GEMINI}
+
+    def models_with_tool_output(self) -> list[str]:
+        return [name for name, spec in self.models.items() if spec.structured_output == "tool"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +115,8 @@ class RouteDecision:
     variant: Variant
     route: str
     mode: CallMode = CallMode.ONLINE
+    provider: Provider = Provider.GEMINI
+    note: str | None = None  # e.g. why a challenger was not applicable
 
 
 def route_item(config: RoutingConfig, item: ValidatedMediaRow, fallback_model: str) -> RouteDecision:
@@ -90,10 +125,17 @@ def route_item(config: RoutingConfig, item: ValidatedMediaRow, fallback_model: s
         if not route.matches(item):
             continue
         name = route.name or f"route[{index}]"
+        # Only Gemini has a Batch API: other providers are called online.
+        mode = route.mode if route.provider == Provider.GEMINI else CallMode.ONLINE
+        primary = RouteDecision(route.model, Variant.PRIMARY, name, mode, route.provider)
         challenger = route.challenger
         if challenger and challenger.fraction > 0 and _bucket(name, item.sha256) < challenger.fraction:
-            return RouteDecision(challenger.model, Variant.CHALLENGER, name, route.mode)
-        return RouteDecision(route.model, Variant.PRIMARY, name, route.mode)
+            if not config.capabilities(challenger.model).accepts(item):
+                why = f"challenger {challenger.model} not applicable: cannot take this {item.media_kind}"
+                return RouteDecision(route.model, Variant.PRIMARY, name, mode, route.provider, why)
+            challenger_mode = route.mode if challenger.provider == Provider.GEMINI else CallMode.ONLINE
+            return RouteDecision(challenger.model, Variant.CHALLENGER, name, challenger_mode, challenger.provider)
+        return primary
     return RouteDecision(fallback_model, Variant.PRIMARY, "task default")
 
 
@@ -123,4 +165,18 @@ def _load(path: str) -> RoutingConfig:
     for route in config.routes:
         if route.media_kind not in MEDIA_KINDS:
             raise RouteConfigError(f"routing file {path}: media_kind {route.media_kind!r} is not one of {MEDIA_KINDS}")
+        named = [(route.model, route.provider)] + (
+            [(route.challenger.model, route.challenger.provider)] if route.challenger else []
+        )
+        for model, provider in named:
+            declared = config.capabilities(model).provider
+            if provider != declared and (model in config.models or provider != Provider.GEMINI):
+                raise RouteConfigError(
+                    f"routing file {path}: {model} is routed to provider {provider} but `models:` "
+                    f"{'declares ' + str(declared) if model in config.models else 'does not declare it'}"
+                )
+    for name, spec in config.models.items():
+        unknown = set(spec.media) - set(MEDIA_KINDS[:-1])
+        if unknown:
+            raise RouteConfigError(f"routing file {path}: models.{name}.media has unknown kinds {sorted(unknown)}")
     return config

@@ -73,5 +73,6 @@ def _fate_detail(output: ModelOutputRow) -> str:
         OutputStatus.BUDGET_EXCEEDED: "daily budget exhausted",
         OutputStatus.RESIDENCY_BLOCKED: "residency restricted",
         OutputStatus.SANITIZE_FAILED: "could not strip metadata",
+        OutputStatus.UNSUPPORTED_BY_MODEL: "the routed model cannot take this media",
     }
     return output.error_message or defaults.get(output.status, str(output.status))

@@ -32,7 +32,7 @@ from gemini_assets.core.contracts.errors import BatchWaitExceeded
 from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
 from gemini_assets.core.costs.budget import BudgetGuard
 from gemini_assets.core.gateway.base import ModelGateway
-from gemini_assets.core.gateway.gemini.client import RETRYABLE_CODES
+from gemini_assets.core.gateway.calling import RETRYABLE_CODES
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.process import first_request
 from gemini_assets.core.stages.batch_records import BatchRecord, batch_key, display_name, load_record, retire

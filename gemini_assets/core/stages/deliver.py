@@ -79,15 +79,18 @@ def plan_delivery(
         "model": route.model,
         "variant": route.variant,
         "route": route.route,
-        "mode": access.mode_for(route.mode),
+        # only Gemini has a Batch API: a run's batch override leaves other providers online
+        "mode": access.mode_for(route.mode) if route.provider == access.provider else route.mode,
         "endpoint": Endpoint.GLOBAL,
         "backend": access.backend,
-        "provider": access.provider,
+        "provider": route.provider,
     }
     if archive.has(archive_key(ctx, access.backend, item, route.model)):
         why = "answer archived for this content, task version and model"
         return DeliveryPlan(**base, delivery=DeliveryMode.CACHED, decision_reason=why)
     gateway = access.gateway
+    if route.provider != access.provider:
+        return _other_provider(ctx, item, access, base, route.note)
     if item.residency == Residency.RESTRICTED:
         if access.in_region is None:
             why = "residency restricted and no in-region route is configured: nothing sent"
@@ -103,14 +106,38 @@ def plan_delivery(
         )
     base.update(sanitized_key=copy.key, sanitize_notes="; ".join(copy.notes) or None)
     limit = access.options.inline_max_bytes
+    noted = f"; {route.note}" if route.note else ""  # e.g. the challenger could not take it
     if item.media_kind not in ALWAYS_FILES_API and item.size_bytes <= limit:
-        why = f"{item.media_kind} of {item.size_bytes} B <= inline limit {limit} B"
+        why = f"{item.media_kind} of {item.size_bytes} B <= inline limit {limit} B{noted}"
         return DeliveryPlan(**base, delivery=DeliveryMode.INLINE, decision_reason=why)
     if item.media_kind in ALWAYS_FILES_API:
-        why = f"{item.media_kind} always goes through the Files API"
+        why = f"{item.media_kind} always goes through the Files API{noted}"
     else:
-        why = f"{item.size_bytes} B > inline limit {limit} B"
+        why = f"{item.size_bytes} B > inline limit {limit} B{noted}"
     return _files_api(ctx, item, gateway, handles, base, why)
+
+
+def _other_provider(
+    ctx: DayContext, item: ValidatedMediaRow, access: ModelAccess, base: dict[str, Any], note: str | None
+) -> DeliveryPlan:
+    """OpenAI and Anthropic routes: no Files API and no in-region endpoint, so the sanitized copy
+    goes inline or not at all; consent was checked at intake like for every provider."""
+    provider, model = base["provider"], base["model"]
+    if item.residency == Residency.RESTRICTED:
+        why = f"residency restricted: {provider} has no in-region endpoint here, nothing sent"
+        return _blocked(base, OutputStatus.RESIDENCY_BLOCKED, why, endpoint=Endpoint.NONE)
+    if not access.routing.capabilities(model).accepts(item):
+        why = f"{model} ({provider}) cannot take this {item.media_kind} (routes.yaml models:), nothing sent"
+        return _blocked(base, OutputStatus.UNSUPPORTED_BY_MODEL, why, endpoint=Endpoint.NONE)
+    try:
+        copy = ensure_sanitized(ctx.store, item)
+    except SanitizeError as exc:
+        return _blocked(
+            base, OutputStatus.SANITIZE_FAILED, f"metadata could not be stripped, so nothing is sent: {exc}"
+        )
+    why = f"{provider} takes media inline only" + (f"; {note}" if note else "")
+    base.update(sanitized_key=copy.key, sanitize_notes="; ".join(copy.notes) or None)
+    return DeliveryPlan(**base, delivery=DeliveryMode.INLINE, decision_reason=why)
 
 
 def _blocked(base: dict[str, Any], status: OutputStatus, why: str, endpoint: Endpoint | None = None) -> DeliveryPlan:

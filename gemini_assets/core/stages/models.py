@@ -13,7 +13,7 @@ from types import TracebackType
 from gemini_assets.core.config import Settings
 from gemini_assets.core.contracts.enums import Backend, CallMode, Endpoint, Provider
 from gemini_assets.core.contracts.tables import DeliveryPlan
-from gemini_assets.core.gateway.backends import open_gateway, resolve_backend, resolve_in_region
+from gemini_assets.core.gateway.backends import open_gateway, resolve_backend, resolve_in_region, resolve_provider
 from gemini_assets.core.gateway.base import ModelGateway
 from gemini_assets.core.gateway.gemini.batch import INLINE_LIMIT_BYTES
 from gemini_assets.core.gateway.gemini.client import RetrySettings
@@ -53,9 +53,12 @@ class ModelAccess:
         options: CallOptions | None = None,
         in_region: ModelGateway | None = None,
         scope: str = "default",
+        others: dict[Provider, ModelGateway] | None = None,
     ):
         self.gateway, self.routing, self.in_region, self.scope = gateway, routing, in_region, scope
         self.options = options or CallOptions()
+        # Gateways of the other providers the routing file names (OpenAI, Anthropic): online, inline.
+        self.others = dict(others or {})
 
     @classmethod
     def open(cls, settings: Settings, options: CallOptions | None = None) -> ModelAccess:
@@ -63,9 +66,11 @@ class ModelAccess:
         routing = load_routing(settings.routes_file)  # a bad routing file fails here, before any upload
         options = options or CallOptions()
         in_region_target = resolve_in_region(settings)
+        other_targets = [resolve_provider(settings, p) for p in sorted(routing.providers()) if p != Provider.GEMINI]
         gateway = open_gateway(settings, target, routing, options.retry)
         in_region = open_gateway(settings, in_region_target, routing, options.retry) if in_region_target else None
-        return cls(gateway, routing, options, in_region, target.scope)
+        others = {t.provider: open_gateway(settings, t, routing, options.retry) for t in other_targets}
+        return cls(gateway, routing, options, in_region, target.scope, others)
 
     @property
     def backend(self) -> Backend:
@@ -75,8 +80,17 @@ class ModelAccess:
     def provider(self) -> Provider:
         return self.gateway.provider
 
+    def for_provider(self, provider: Provider | None) -> ModelGateway:
+        if provider is None or provider == self.gateway.provider:
+            return self.gateway
+        if provider not in self.others:
+            raise RuntimeError(f"an item was planned for {provider} but the routing file no longer names it")
+        return self.others[provider]
+
     def for_plan(self, plan: DeliveryPlan) -> ModelGateway:
         """Restricted items were planned for the in-region endpoint: called there or not at all."""
+        if plan.provider not in (None, self.gateway.provider):
+            return self.for_provider(plan.provider)
         if plan.endpoint == Endpoint.IN_REGION:
             if self.in_region is None:
                 raise RuntimeError(f"{plan.media_id} was planned in-region but no in-region endpoint is configured now")
@@ -91,6 +105,8 @@ class ModelAccess:
 
     def breakers_opened(self) -> dict[str, int]:
         opened = dict(self.gateway.breakers_opened())
+        for other in self.others.values():
+            opened.update(other.breakers_opened())
         if self.in_region is not None:
             for model, times in self.in_region.breakers_opened().items():
                 opened[f"{model} (in region)"] = times
@@ -98,6 +114,8 @@ class ModelAccess:
 
     def close(self) -> None:
         self.gateway.close()
+        for other in self.others.values():
+            other.close()
         if self.in_region is not None:
             self.in_region.close()
 
