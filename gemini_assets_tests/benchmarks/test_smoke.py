@@ -17,6 +17,7 @@ TINY = {
     "batch_vs_online.py": ["--count", "6", "--latency-s", "0", "--batch-delay-s", "0.3"],
     "gateway_throughput.py": ["--items", "12", "--baseline-items", "2", "--concurrency", "4"],
     "upload_resume.py": ["--gib", "0.03", "--drops", "2"],
+    "gateway_overhead.py": ["--calls", "5"],
 }
 
 pytestmark = pytest.mark.slow
@@ -86,3 +87,10 @@ def test_upload_resume(tmp_path):
     cut = report["resumable_cut"]
     assert cut["resumes"] == 2 and 1.0 < cut["bytes_sent_per_file_byte"] < 1.6
     assert report["resumable_clean"]["bytes_sent_per_file_byte"] == 1.0 and report["sdk_clean"]["mib_per_s"] > 0
+
+
+def test_gateway_overhead(tmp_path):
+    (report,) = run("gateway_overhead.py", tmp_path)
+    paths = {"bare_sdk", "gateway_no_limiter", "gateway_memory_limiter", "gateway_sqlite_limiter"}
+    assert paths <= set(report) and report["bare_sdk"]["overhead_p50_ms"] == 0
+    assert all(report[name]["p50_ms"] > 0 for name in paths)
