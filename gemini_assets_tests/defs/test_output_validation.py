@@ -55,13 +55,33 @@ def shaped_day(store):
     return ids
 
 
-def test_each_failure_shape_lands_with_its_reason_and_at_most_one_retry(store, shaped_day, tmp_path):
+# The same shapes through each provider's real SDK: the product model routed to it (a refusal is
+# the other providers' block; "safety_*" shapes are answered as refusals there).
+PROVIDER_ROUTES = {
+    "gemini": None,
+    "openai": "routes:\n  - model: gpt-5.5\n    provider: openai\nmodels:\n  gpt-5.5: {provider: openai}\n",
+    "anthropic": (
+        "routes:\n  - model: claude-opus-4-7\n    provider: anthropic\n"
+        "models:\n  claude-opus-4-7: {provider: anthropic}\n"
+    ),
+}
+METHODS = {"gemini": "generateContent", "openai": "chat.completions", "anthropic": "messages"}
+
+
+@pytest.mark.parametrize("provider", list(PROVIDER_ROUTES))
+def test_each_failure_shape_lands_with_its_reason_and_at_most_one_retry(
+    store, shaped_day, tmp_path, monkeypatch, provider
+):
+    if PROVIDER_ROUTES[provider]:
+        (tmp_path / "routes.yaml").write_text(PROVIDER_ROUTES[provider])
+        monkeypatch.setenv("GEMINI_ASSETS_ROUTES", str(tmp_path / "routes.yaml"))
     result = dg.materialize(ASSETS, partition_key=DAY, resources=default_resources())
     assert result.success
     outputs = read_partition(store, "model_outputs", DAY).set_index("media_id")
+    assert set(outputs["provider"]) == {provider}
     records = read_partition(store, "validated_records", DAY).set_index("media_id")
     review = read_partition(store, "review_queue", DAY).set_index("media_id")
-    calls = [line for line in read_served_log(tmp_path / "emulator") if line["method"] == "generateContent"]
+    calls = [line for line in read_served_log(tmp_path / "emulator") if line["method"] == METHODS[provider]]
     assert len(calls) == int(outputs["attempts"].sum())
 
     for shape, (table, expected, attempts) in EXPECTED.items():

@@ -78,14 +78,15 @@ def _message(call: Call, request: Request) -> dict[str, Any]:
         raise invalid("stream: the emulator does not stream; call without stream=true")
     prompt = _prompt(body)
     config, tool = _structure(body)
-    draft = draft_answer(call, prompt, config, max_tokens, refusal_text="")
+    repair = any(isinstance(m, dict) and m.get("role") == "assistant" for m in body.get("messages") or [])
+    draft = draft_answer(call, prompt, config, max_tokens, refusal_text="", repair=repair)
     stop_details = None
     if draft.outcome == REFUSED:
         content: list[dict[str, Any]] = []
         stop_reason, stop_details = "refusal", {"type": "refusal", "category": None, "explanation": None}
     elif tool is not None:
         # A cut-off tool call has no parseable arguments left; the API then sends an empty input.
-        arguments = {} if draft.outcome == TRUNCATED else json.loads(draft.text)
+        arguments = {} if draft.outcome == TRUNCATED else _tool_input(draft.text)
         content = [{"type": "tool_use", "id": new_id("toolu_"), "name": tool["name"], "input": arguments}]
         stop_reason = "max_tokens" if draft.outcome == TRUNCATED else "tool_use"
     else:
@@ -110,6 +111,15 @@ def _message(call: Call, request: Request) -> dict[str, Any]:
         "stop_details": stop_details,
         "usage": usage,
     }
+
+
+def _tool_input(text: str) -> Any:
+    # A tool's input is always a JSON object: prose asked for by a test shape arrives as a
+    # schema-invalid object, the way a real model's off-schema tool call would.
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"text": text}
 
 
 # ---- request content ----------------------------------------------------------------------

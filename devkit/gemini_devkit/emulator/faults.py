@@ -44,11 +44,16 @@ def requested_shape(body: dict[str, Any]) -> str | None:
     """The shape asked for, or None when this call should be answered normally."""
     contents = body.get("contents") or []
     repair = any(isinstance(c, dict) and c.get("role") == "model" for c in contents)
-    for content in contents:
-        for part in (content or {}).get("parts") or []:
-            match = DIRECTIVE.search(str((part or {}).get("text") or ""))
-            if match and match.group(1) in SHAPES:
-                return None if (match.group(2) and repair) else match.group(1)
+    texts = [str((part or {}).get("text") or "") for content in contents for part in (content or {}).get("parts") or []]
+    return shape_in(texts, repair)
+
+
+def shape_in(texts: list[str], repair: bool) -> str | None:
+    """The shape the texts ask for; ``repair``: the conversation already has a model turn."""
+    for text in texts:
+        match = DIRECTIVE.search(text)
+        if match and match.group(1) in SHAPES:
+            return None if (match.group(2) and repair) else match.group(1)
     return None
 
 

@@ -77,7 +77,7 @@ def _completion(call: Call, request: Request) -> dict[str, Any]:
     limit = _output_limit(body, model)
     prompt = _prompt(body.get("messages"), model)
     config = _response_format(body.get("response_format"))
-    draft = draft_answer(call, prompt, config, limit, REFUSAL_TEXT)
+    draft = draft_answer(call, prompt, config, limit, REFUSAL_TEXT, repair=_has_assistant_turn(body))
     refused = draft.outcome == REFUSED
     finish = "length" if draft.outcome == TRUNCATED else "stop"
     usage = {
@@ -105,6 +105,10 @@ def _completion(call: Call, request: Request) -> dict[str, Any]:
         "service_tier": "default",
         "system_fingerprint": None,
     }
+
+
+def _has_assistant_turn(body: dict[str, Any]) -> bool:
+    return any(isinstance(m, dict) and m.get("role") == "assistant" for m in body.get("messages") or [])
 
 
 def _output_limit(body: dict[str, Any], model: str) -> int | None:

@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from .errors import ApiError, InjectedError
+from .faults import apply_shape, shape_in
 from .generate import answer_text
 from .media import MediaItem, attach_facts
 from .prompt import Prompt
@@ -182,17 +183,31 @@ class Draft:
 
 
 def draft_answer(
-    call: Call, prompt: Prompt, config: dict[str, Any], max_output_tokens: int | None, refusal_text: str
+    call: Call,
+    prompt: Prompt,
+    config: dict[str, Any],
+    max_output_tokens: int | None,
+    refusal_text: str,
+    repair: bool = False,
 ) -> Draft:
-    """Gemini's answer for a Gemini-style generation ``config``, after the knobs had their say."""
+    """Gemini's answer for a Gemini-style generation ``config``, after the knobs had their say.
+    ``repair``: the conversation already holds an assistant turn (``[[emulate:<shape>:once]]``)."""
     behaviour = call.store.behaviour
     details = prompt_token_details(prompt, call.model)
     call.record["media"] = [item.log_entry() for item in prompt.media]
     shape = behaviour.before_answer(call.model, sum(d["tokenCount"] for d in details))
+    # An answer shape asked for in the request text (faults.py): blocks are refusals here.
+    asked = shape_in(prompt.texts, repair) if shape is None else None
+    if asked in ("safety_block", "safety_finish"):
+        shape = "refusal"
+    elif asked == "max_tokens":
+        shape = "truncate"
     if shape == "refusal":
         text, outcome = refusal_text, REFUSED
     else:
         text, outcome = answer_text(prompt, config), COMPLETE
+        if asked and shape is None:
+            text = apply_shape(asked, text).text or ""
         if shape == "truncate":
             text, outcome = text[: max(len(text) // 2, 1)], TRUNCATED
         elif max_output_tokens is not None and text_tokens(text) > max_output_tokens:
