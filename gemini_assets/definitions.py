@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from gemini_assets.defs import batches, costs, gemini, ingest, records
+from gemini_assets.defs import batches, compare, costs, gemini, ingest, records
 from gemini_assets.defs.jobs import daily_pipeline, daily_schedule
 from gemini_assets.defs.reaper import dead_run_reaper
 from gemini_assets.defs.resources import default_resources
@@ -18,10 +18,12 @@ ASSETS = [
     gemini.gemini_files,
     gemini.model_outputs,
     batches.gemini_batches,
+    compare.challenger_outputs,
     records.validated_records,
     costs.call_ledger,
     costs.daily_costs,
     costs.billing_reconciliation,
+    compare.model_comparison,
 ]
 
 # The cost tables are what finance reads each morning: the 02:00 run must have refreshed them.

@@ -1,10 +1,10 @@
-"""`gemini-assets`: seed a day, run the demo, serve the emulator, review, audit, tables, costs."""
+"""`gemini-assets`: seed a day, run the demo, serve the emulator, review, audit, tables, costs, compare."""
 
 from __future__ import annotations
 
 import click
 
-from gemini_assets.cli import audit, costs, demo, review, tables
+from gemini_assets.cli import audit, compare, costs, demo, review, tables
 from gemini_assets.cli.common import EXIT_CODES_HELP, Commands, storage_option
 
 
@@ -14,7 +14,16 @@ def main(storage_root: str | None) -> None:
     """Turn a day of uploaded media into validated, cost-accounted Gemini results."""
 
 
-for command in (demo.seed, demo.demo, demo.emulator, review.review, audit.audit, tables.tables, costs.costs):
+for command in (
+    demo.seed,
+    demo.demo,
+    demo.emulator,
+    review.review,
+    audit.audit,
+    tables.tables,
+    costs.costs,
+    compare.compare,
+):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -79,6 +80,22 @@ class DayType(click.ParamType):
 
 
 DAY = DayType()
+
+
+def range_and_chart(chart_prefix: str) -> Callable[[Any], Any]:
+    """``--from D --to D [--chart PNG]``: the options of every report over a range of days."""
+
+    def decorate(command: Any) -> Any:
+        command = click.option(
+            "--chart",
+            default=None,
+            type=click.Path(dir_okay=False),
+            help=f"PNG path (default: {chart_prefix}_<from>_<to>.png).",
+        )(command)
+        command = click.option("--to", "end", type=DAY, required=True, help="Last partition day (inclusive).")(command)
+        return click.option("--from", "start", type=DAY, required=True, help="First partition day.")(command)
+
+    return decorate
 
 
 def yesterday() -> str:

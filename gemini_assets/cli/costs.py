@@ -9,7 +9,7 @@ import click
 import pandas as pd
 from tabulate import tabulate
 
-from gemini_assets.cli.common import DAY, BadUsage, store
+from gemini_assets.cli.common import BadUsage, range_and_chart, store
 from gemini_assets.core.costs.report import cost_report
 
 
@@ -19,11 +19,7 @@ def costs() -> None:
 
 
 @costs.command("report")
-@click.option("--from", "start", type=DAY, required=True, help="First partition day.")
-@click.option("--to", "end", type=DAY, required=True, help="Last partition day (inclusive).")
-@click.option(
-    "--chart", default=None, type=click.Path(dir_okay=False), help="PNG path (default: costs_<from>_<to>.png)."
-)
+@range_and_chart("costs")
 def report(start: str, end: str, chart: str | None) -> None:
     """Print daily cost by model and write a PNG chart of it."""
     first, last = date.fromisoformat(start), date.fromisoformat(end)

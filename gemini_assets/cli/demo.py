@@ -10,6 +10,8 @@ from gemini_assets.cli import devkit
 from gemini_assets.cli.common import DAY, BadConfiguration, Failed, settings, store, yesterday
 from gemini_assets.core.config import environment_overrides
 
+AB_ROUTES = Path(__file__).resolve().parents[1] / "config" / "routes.ab.yaml"
+
 
 @click.command()
 @click.option("--date", "day", type=DAY, default=yesterday, help="Partition day (default: yesterday, UTC).")
@@ -50,7 +52,12 @@ def emulator(port: int, state_dir: str | None, knobs: str | None) -> None:
 @click.option("--date", "day", type=DAY, default=yesterday, help="Partition day (default: yesterday, UTC).")
 @click.option("--count", default=40, show_default=True, type=click.IntRange(1, 100_000), help="Uploads to seed first.")
 @click.option("--no-seed", is_flag=True, help="Process what is already in landing/.")
-def demo(day: str, count: int, no_seed: bool) -> None:
+@click.option(
+    "--challengers",
+    is_flag=True,
+    help="Shadow A/B: GPT-5.5 and Claude Opus 4.7 also answer 20%% each (config/routes.ab.yaml).",
+)
+def demo(day: str, count: int, no_seed: bool, challengers: bool) -> None:
     """Seed a day and run daily_pipeline on it on the bundled emulator; print what came out."""
     from gemini_assets.cli import demo_run
 
@@ -69,10 +76,14 @@ def demo(day: str, count: int, no_seed: bool) -> None:
     try:
         # The in-process run reads the environment like any run: point it at this emulator and root.
         overrides = {"GEMINI_ASSETS_BACKEND": "emulator", "GOOGLE_GEMINI_BASE_URL": handle.url}
+        if challengers:
+            overrides["GEMINI_ASSETS_ROUTES"] = str(AB_ROUTES)
         with environment_overrides({**overrides, "GEMINI_ASSETS_STORAGE": config.storage}):
             click.echo(f"running daily_pipeline for {day}; Dagster's log: {log_path}")
             ok = demo_run.run_day(day, log_path, home is not None)
             demo_run.print_summary(store(), day)
+            if challengers:
+                demo_run.print_comparison(store(), day)
     finally:
         handle.stop()
     if not ok:

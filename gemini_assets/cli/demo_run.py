@@ -11,8 +11,9 @@ import click
 import dagster as dg
 import duckdb
 
+from gemini_assets.core.contracts.tables import ModelComparisonRow
 from gemini_assets.core.storage.objectstore import ObjectStore
-from gemini_assets.core.storage.tables import table_glob
+from gemini_assets.core.storage.tables import partition_key, read_partition, rows_from, table_glob
 
 _DAY_OF = "FROM read_parquet(?, hive_partitioning = true) WHERE date = CAST(? AS DATE)"
 REASONS = "SELECT reason_code, count(*) " + _DAY_OF + " GROUP BY 1 ORDER BY 2 DESC"
@@ -124,3 +125,17 @@ def print_summary(store: ObjectStore, day: str) -> None:
     example = f"SELECT date, model, sum(cost_usd) AS usd FROM read_parquet('{glob}', "  # noqa: S608 - printed
     example += "hive_partitioning=true) GROUP BY ALL ORDER BY ALL"  # shown to the user, never executed here
     click.echo(f'\nQuery it yourself:\n  .venv/bin/python -c "import duckdb; print(duckdb.sql(\\"{example}\\"))"')
+
+
+def print_comparison(store: ObjectStore, day: str) -> None:
+    """The shadow A/B lines of the day (model_comparison) and the command that charts them."""
+    if not store.exists(partition_key("model_comparison", day)):
+        click.echo("  model_comparison: no partition (did the run fail before it?)")
+        return
+    for row in rows_from(read_partition(store, "model_comparison", day), ModelComparisonRow):
+        agreement = "-" if row.field_agreement is None else f"{row.field_agreement:.2f}"
+        click.echo(
+            f"  A/B {row.task}: {row.challenger_model} vs {row.champion_model}: {row.items_compared} compared, "
+            f"{row.items_not_applicable} not applicable, agreement {agreement}"
+        )
+    click.echo(f"  chart and table: .venv/bin/gemini-assets compare --from {day} --to {day}")

@@ -31,7 +31,8 @@ def _tokens(rows: list[CallLedgerRow] | list[DailyCostsRow]) -> dict[str, dg.Met
     kinds={"parquet"},
     deps=["validated_records"],
     check_specs=check_specs(
-        "call_ledger", (LEDGER_MATCHES_OUTPUTS, "every attempt recorded in model_outputs has exactly one ledger row")
+        "call_ledger",
+        (LEDGER_MATCHES_OUTPUTS, "every attempt in model_outputs and challenger_outputs has exactly one ledger row"),
     ),
     description=(
         "One row per API attempt, failed and retried ones included, with tokens and cost. Earlier runs' calls stay."
@@ -41,10 +42,12 @@ def call_ledger(
     context: dg.AssetExecutionContext,
     storage: StorageResource,
     model_outputs: pd.DataFrame,
+    challenger_outputs: pd.DataFrame,
     validated_media: pd.DataFrame,
 ) -> Emitted:
     ctx = storage.day(context)
     outputs, items = rows_from(model_outputs, ModelOutputRow), rows_from(validated_media, ValidatedMediaRow)
+    outputs += rows_from(challenger_outputs, ModelOutputRow)  # shadow calls are booked like any other
     result = account.ledger_day(ctx, outputs, items)
     rows = result.rows
     metadata = {
@@ -101,7 +104,10 @@ class ReconciliationConfig(dg.Config):
         "billing_reconciliation",
         (BILLING_MATCHES_LEDGER, "billing export and call_ledger agree per model within the tolerance (default 1%)"),
     ),
-    description="The provider's billing export (billing/*.csv) against call_ledger, per usage day (UTC) and model.",
+    description=(
+        "Each provider's billing export (billing/*.csv: Cloud Billing, OpenAI, Anthropic, a gateway's CSV) "
+        "against call_ledger, per usage day (UTC), provider and model."
+    ),
 )
 def billing_reconciliation(
     context: dg.AssetExecutionContext, config: ReconciliationConfig, storage: StorageResource
@@ -114,7 +120,8 @@ def billing_reconciliation(
         "billing_usd": usd(_total([r.billing_usd for r in rows])),
         "diff_usd": usd(_total([r.diff_usd for r in rows])),
         "by_status": counts(r.status for r in rows),
+        "by_provider": counts(r.provider for r in rows),
         "billing_problems": dg.MetadataValue.int(result.billing_problems),
-        "preview": preview(rows, ["model", "status", "ledger_usd", "billing_usd", "diff_pct"]),
+        "preview": preview(rows, ["provider", "model", "status", "ledger_usd", "billing_usd", "diff_pct"]),
     }
     yield from emit("billing_reconciliation", rows, metadata, [(BILLING_MATCHES_LEDGER, result.check)])

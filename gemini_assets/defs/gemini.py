@@ -18,7 +18,7 @@ GEMINI_POOL = "gemini_api"
 BACKEND_TAG = "gemini_assets/backend"
 
 
-def _tag_backend(context: dg.AssetExecutionContext, access: ModelAccess) -> None:
+def tag_backend(context: dg.AssetExecutionContext, access: ModelAccess) -> None:
     """The run page says which backend answered (also a column of model_outputs and call_ledger),
     and the dead-run reaper knows which process holds this run's pool slot (defs/reaper.py)."""
     tag_run_worker(context)
@@ -43,7 +43,7 @@ def gemini_files(
 ) -> Emitted:
     ctx = storage.day(context, catalog.pinned_versions)
     with gemini.open(ctx.settings) as access:  # fails fast without a configured backend: nothing written
-        _tag_backend(context, access)
+        tag_backend(context, access)
         result = deliver.plan_day(ctx, rows_from(validated_media, ValidatedMediaRow), access)
         backend = str(access.backend)
     plans = result.plans
@@ -82,7 +82,7 @@ def model_outputs(
     ctx = storage.day(context, catalog.pinned_versions)
     items, plans = rows_from(validated_media, ValidatedMediaRow), rows_from(gemini_files, DeliveryPlan)
     with gemini.open(ctx.settings) as access:
-        _tag_backend(context, access)
+        tag_backend(context, access)
         try:  # online and/or batch per plan (docs/gateway.md: batch mode)
             result = answer.answer_day(ctx, items, plans, access)
         except BatchWaitExceeded as exc:

@@ -22,7 +22,7 @@ routes:
     provider: anthropic
   - name: everything-else
     model: gemini-3.8-flash
-    challenger: {model: gpt-5.5, provider: openai, fraction: 0.5}
+    challenger: {model: gpt-5.5, provider: openai, fraction: 0.5, promote: true}
 models:
   gpt-5.5: {provider: openai, media: [image, document], max_bytes: 20000000}
   claude-opus-4-7: {provider: anthropic, media: [image, document], max_pages: 100}

@@ -72,7 +72,8 @@ def test_429s_are_retried_and_every_attempt_reaches_the_ledger(emulator, store, 
 def test_ab_challenger_share_is_recorded_in_every_table(store, seeded, tmp_path, monkeypatch):
     routes = tmp_path / "routes.yaml"
     routes.write_text(
-        "routes:\n  - name: ab\n    model: gemini-3.8-flash\n    challenger: {model: gemini-3.5-flash, fraction: 0.5}\n"
+        "routes:\n  - name: ab\n    model: gemini-3.8-flash\n"
+        "    challenger: {model: gemini-3.5-flash, fraction: 0.5, promote: true}\n"
     )
     monkeypatch.setenv("GEMINI_ASSETS_ROUTES", str(routes))
     assert materialize().success

@@ -242,6 +242,7 @@ class ModelOutputRow(Row):
     mode: CallMode | None = Field(
         default=None, description="online | batch: how the item was called (its plan's mode, or the run's gemini.mode)"
     )
+    route: str | None = Field(default=None, description="routing rule that chose the model (routes.yaml name)")
 
 
 # ---- records -----------------------------------------------------------------------------------
@@ -390,9 +391,17 @@ class GeminiBatchRow(Row):
 
 
 class BillingReconciliationRow(Row):
-    model: str = Field(description="model (billing rows mapped by their model column or SKU description)")
+    model: str = Field(
+        description="catalog model (billing rows mapped from their model column, line item or SKU description)"
+    )
+    provider: str | None = Field(
+        default=None,
+        description="gemini | openai | anthropic: who bills the model (ledger rows without one are gemini); "
+        "null in partitions written before per-provider reconciliation",
+    )
     status: ReconciliationStatus = Field(
-        description="match | mismatch | missing_in_billing | missing_in_ledger | unpriced | awaiting_billing"
+        description="match | mismatch | missing_in_billing | missing_in_ledger | unpriced | awaiting_billing "
+        "(awaiting: no export of this provider reaches the day yet)"
     )
     ledger_usd: float | None = Field(
         default=None, description="sum of call_ledger cost_usd of calls started that day (null if any is unpriced)"
@@ -414,12 +423,64 @@ class BillingReconciliationRow(Row):
     checked_at: datetime | None = Field(default=None, description="when the comparison ran")
 
 
+# ---- comparison --------------------------------------------------------------------------------
+def _side(side: str, what: str) -> Any:
+    return Field(default=None, description=f"{side}: {what}")
+
+
+class ModelComparisonRow(Row):
+    task: str = Field(description="task compared")
+    champion_model: str = Field(description="model whose answers are the records (model_outputs)")
+    champion_provider: Provider | None = Field(default=None, description="gemini | openai | anthropic")
+    challenger_model: str = Field(description="shadow challenger (routes.yaml challenger/challengers)")
+    challenger_provider: Provider | None = Field(default=None, description="gemini | openai | anthropic")
+    routes: str = Field(description="routing rules the pairs came from, comma-separated")
+    items_in_share: int = Field(description="items of the day in the challenger's share")
+    items_compared: int = Field(description="items both models answered (or had answered earlier: archive)")
+    items_not_applicable: int = Field(
+        description="items the challenger cannot take (media kind, size, pages, residency): not a failure"
+    )
+    items_not_called: int = Field(
+        description="items in the share the challenger did not answer for another reason (budget cap, breaker)"
+    )
+    champion_valid_rate: float | None = _side("champion", "share of compared items with a schema-valid answer")
+    challenger_valid_rate: float | None = _side("challenger", "share of compared items with a schema-valid answer")
+    champion_review_rate: float | None = _side("champion", "share of compared items the judge sends to review")
+    challenger_review_rate: float | None = _side(
+        "challenger", "share of compared items the judge would send to review (same rules as validated_records)"
+    )
+    items_agreement_measured: int = Field(description="compared items where both answers are valid")
+    field_agreement: float | None = Field(
+        default=None,
+        description="mean field agreement 0..1 over those items: exact enums/booleans, numbers within 2%, "
+        "normalised text similarity, set overlap for arrays (confidence excluded)",
+    )
+    field_agreement_json: str | None = Field(default=None, description="mean agreement per field, JSON object")
+    champion_mean_confidence: float | None = _side("champion", "mean self-reported confidence of valid answers")
+    challenger_mean_confidence: float | None = _side("challenger", "mean self-reported confidence of valid answers")
+    champion_cost_usd: float | None = _side("champion", "call_ledger cost of the compared items (null if unpriced)")
+    challenger_cost_usd: float | None = _side("challenger", "call_ledger cost of the compared items (null if unpriced)")
+    champion_cost_per_valid_usd: float | None = _side("champion", "cost_usd / valid answers")
+    challenger_cost_per_valid_usd: float | None = _side("challenger", "cost_usd / valid answers")
+    champion_latency_p50_ms: float | None = _side("champion", "median per-item latency (sum of its attempts)")
+    champion_latency_p95_ms: float | None = _side("champion", "95th percentile per-item latency")
+    challenger_latency_p50_ms: float | None = _side("challenger", "median per-item latency (sum of its attempts)")
+    challenger_latency_p95_ms: float | None = _side("challenger", "95th percentile per-item latency")
+    compared_at: datetime | None = Field(default=None, description="when the comparison ran")
+
+
 RAW_MEDIA = _table("raw_media", ("media_id",), "one row per file landed in landing/<day>/<task>/", RawMediaRow)
 VALIDATED_MEDIA = _table("validated_media", ("media_id",), "accepted uploads with probe results", ValidatedMediaRow)
 QUARANTINED_MEDIA = _table("quarantined_media", ("media_id",), "rejected uploads with a reason", QuarantinedMediaRow)
 GEMINI_FILES = _table("gemini_files", ("media_id",), "how each accepted item reaches the model", DeliveryPlan)
 MODEL_OUTPUTS = _table(
     "model_outputs", ("media_id",), "one row per item: the model's final answer and its usage", ModelOutputRow
+)
+CHALLENGER_OUTPUTS = _table(
+    "challenger_outputs",
+    ("media_id", "model"),
+    "shadow A/B: one row per item x challenger whose share holds it; never a record (model_outputs' columns)",
+    ModelOutputRow,
 )
 VALIDATED_RECORDS = _table("validated_records", ("media_id",), "valid typed outputs", ValidatedRecordRow)
 REVIEW_QUEUE = _table("review_queue", ("media_id",), "everything a person must look at", ReviewQueueRow)
@@ -441,7 +502,13 @@ GEMINI_BATCHES = _table(
 )
 BILLING_RECONCILIATION = _table(
     "billing_reconciliation",
-    ("model",),
-    "the provider's billing export against call_ledger, per usage day (UTC, the `date=` folder) and model",
+    ("provider", "model"),
+    "each provider's billing export against call_ledger, per usage day (UTC, the `date=` folder), provider and model",
     BillingReconciliationRow,
+)
+MODEL_COMPARISON = _table(
+    "model_comparison",
+    ("task", "champion_model", "challenger_model"),
+    "shadow A/B results of the day per task x champion x challenger (challenger_outputs against model_outputs)",
+    ModelComparisonRow,
 )

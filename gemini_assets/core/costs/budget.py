@@ -25,10 +25,10 @@ from typing import Any
 import yaml
 
 from gemini_assets.core.contracts.calls import Usage
-from gemini_assets.core.contracts.enums import MediaKind
+from gemini_assets.core.contracts.enums import MediaKind, Variant
 from gemini_assets.core.contracts.errors import ConfigurationError
 from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
-from gemini_assets.core.costs.history import spend_by_task
+from gemini_assets.core.costs.history import challenger_spend, spend_by_task
 from gemini_assets.core.costs.ledger import attempt_cost
 from gemini_assets.core.gateway import tokens
 from gemini_assets.core.gateway.pricing import PriceBook
@@ -54,13 +54,15 @@ class BudgetConfig:
     default_usd: float | None
     tasks: dict[str, float | None]
     source: str
+    challenger_usd: float | None = None  # every challenger call of the day together (shadow or promoted)
 
     def limit(self, task: str) -> float | None:
         return self.tasks.get(task, self.default_usd)
 
     @property
     def any_limit(self) -> bool:
-        return self.default_usd is not None or any(v is not None for v in self.tasks.values())
+        limits = [self.default_usd, self.challenger_usd, *self.tasks.values()]
+        return any(v is not None for v in limits)
 
 
 def _amount(value: Any, where: str) -> float | None:
@@ -84,8 +86,10 @@ def load_budgets(path: str | Path | None, task_names: list[str]) -> BudgetConfig
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise BudgetConfigError(f"{source}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict) or set(data) - {"default_usd", "tasks"}:
-        raise BudgetConfigError(f"{source}: expected a mapping with keys default_usd and tasks")
+    if not isinstance(data, dict) or set(data) - {"default_usd", "tasks", "challenger_usd"}:
+        raise BudgetConfigError(
+            f"{source}: expected a mapping with keys default_usd and tasks (and optionally challenger_usd)"
+        )
     tasks = data.get("tasks") or {}
     if not isinstance(tasks, dict):
         raise BudgetConfigError(f"{source}: tasks must map task names to USD")
@@ -96,6 +100,7 @@ def load_budgets(path: str | Path | None, task_names: list[str]) -> BudgetConfig
         default_usd=_amount(data.get("default_usd"), f"{source}: default_usd"),
         tasks={name: _amount(value, f"{source}: tasks.{name}") for name, value in tasks.items()},
         source=source,
+        challenger_usd=_amount(data.get("challenger_usd"), f"{source}: challenger_usd"),
     )
 
 
@@ -144,7 +149,9 @@ class BudgetGuard:
         self._lock = threading.Lock()
         self._spent: dict[str, float] | None = None
         self._reserved: dict[str, float] = {}
-        self._held: dict[str, tuple[str, float]] = {}
+        self._held: dict[tuple[str, str], tuple[str, float]] = {}
+        self._challenger_spent: float | None = None
+        self._challenger_reserved = 0.0
         self.refused = 0
 
     def _spent_so_far(self) -> dict[str, float]:
@@ -156,7 +163,8 @@ class BudgetGuard:
         """None when the item may be sent (its estimate is then reserved), else why not."""
         task_name = item.task
         limit = self.config.limit(task_name)
-        if limit is None:
+        capped = plan.variant == Variant.CHALLENGER and self.config.challenger_usd is not None
+        if limit is None and not capped:
             return None
         model = plan.model
         usage = estimate_usage(item, self.catalog.get(task_name), model, self.text_filter)
@@ -164,37 +172,52 @@ class BudgetGuard:
         with self._lock:
             if estimate is None:
                 self.refused += 1
-                return (
-                    f"no price for model {model!r} on {self.day}: spend cannot be projected against the "
-                    f"{limit:.2f} USD budget of {task_name}"
-                )
+                what = f"the {limit:.2f} USD budget of {task_name}" if limit is not None else "the challenger budget"
+                return f"no price for model {model!r} on {self.day}: spend cannot be projected against {what}"
             spent = self._spent_so_far().get(task_name, 0.0)
             reserved = self._reserved.get(task_name, 0.0)
-            if spent + reserved + estimate > limit:
-                self.refused += 1
-                if self.refused == 1:
-                    log.warning(
-                        "daily budget of %s reached (%.2f USD, %s): remaining items wait in review_queue",
-                        task_name,
-                        limit,
-                        self.config.source,
-                    )
-                return (
+            if limit is not None and spent + reserved + estimate > limit:
+                return self._refuse(
                     f"daily budget of {task_name} is {limit:.4f} USD for {self.day} (UTC): spent {spent:.4f}, "
                     f"in flight {reserved:.4f}, this item est. {estimate:.4f}"
                 )
+            if capped and (why := self._challenger_refusal(estimate)):
+                return self._refuse(why)
             self._reserved[task_name] = reserved + estimate
-            self._held[item.media_id] = (task_name, estimate)
+            self._held[(item.media_id, model)] = (task_name, estimate)
+            if plan.variant == Variant.CHALLENGER:
+                self._challenger_reserved += estimate
         return None
+
+    def _challenger_refusal(self, estimate: float) -> str | None:
+        cap = self.config.challenger_usd
+        if self._challenger_spent is None:
+            self._challenger_spent = challenger_spend(self.store, self.day)
+        spent, reserved = self._challenger_spent, self._challenger_reserved
+        if cap is None or spent + reserved + estimate <= cap:
+            return None
+        return (
+            f"daily challenger budget is {cap:.4f} USD for {self.day} (UTC): spent {spent:.4f}, "
+            f"in flight {reserved:.4f}, this call est. {estimate:.4f}"
+        )
+
+    def _refuse(self, why: str) -> str:
+        self.refused += 1
+        if self.refused == 1:
+            log.warning("%s (%s): remaining items are not sent", why, self.config.source)
+        return why
 
     def settle(self, row: ModelOutputRow) -> None:
         """Replace an item's reservation by the cost of the calls it really made."""
         cost = sum(attempt_cost(self.prices, row.model, a)[0] or 0.0 for a in row.attempt_log)
         with self._lock:
-            task_name, held = self._held.pop(row.media_id, (row.task, 0.0))
+            task_name, held = self._held.pop((row.media_id, row.model), (row.task, 0.0))
             self._reserved[task_name] = self._reserved.get(task_name, 0.0) - held
             spent = self._spent_so_far()
             spent[task_name] = spent.get(task_name, 0.0) + cost
+            if row.variant == Variant.CHALLENGER:
+                self._challenger_reserved -= held
+                self._challenger_spent = (self._challenger_spent or 0.0) + cost
 
 
 def budget_guard(

@@ -36,6 +36,9 @@ class Challenger(_Strict):
     model: str = Field(min_length=1)
     fraction: float = Field(ge=0.0, le=1.0)
     provider: Provider = Provider.GEMINI
+    # False (default): a shadow test, the challenger answers its share too and never replaces the
+    # champion's record; True: its answer IS the record for its share (a live A/B split).
+    promote: bool = False
 
 
 class ModelCapabilities(_Strict):
@@ -66,6 +69,7 @@ class Route(_Strict):
     model: str = Field(min_length=1)
     provider: Provider = Provider.GEMINI
     challenger: Challenger | None = None
+    challengers: list[Challenger] = Field(default_factory=list)
     # online: generateContent now; batch: the Batch API (half price, up to 24 h). A run may override it.
     mode: CallMode = CallMode.ONLINE
 
@@ -80,6 +84,9 @@ class Route(_Strict):
             (self.min_pages, item.pages),
         )
         return all(bound is None or (value or 0) >= bound for bound, value in bounds)
+
+    def all_challengers(self) -> list[Challenger]:
+        return ([self.challenger] if self.challenger else []) + list(self.challengers)
 
 
 class Limits(_Strict):
@@ -102,7 +109,7 @@ class RoutingConfig(_Strict):
     def providers(self) -> set[Provider]:
         """Every provider a route or challenger may send items to."""
         named = {route.provider for route in self.routes}
-        named |= {route.challenger.provider for route in self.routes if route.challenger}
+        named |= {c.provider for route in self.routes for c in route.all_challengers()}
         return named | {Provider.GEMINI}
 
     def models_with_tool_output(self) -> list[str]:
@@ -119,24 +126,70 @@ class RouteDecision:
     note: str | None = None  # e.g. why a challenger was not applicable
 
 
-def route_item(config: RoutingConfig, item: ValidatedMediaRow, fallback_model: str) -> RouteDecision:
-    """The model for one validated_media row; the A/B split hashes the content, so it is stable."""
+@dataclass(frozen=True)
+class ShadowDecision:
+    """One challenger that also answers an item (shadow A/B); ``note`` says why it cannot when not applicable."""
+
+    model: str
+    provider: Provider
+    route: str
+    note: str | None = None
+
+    @property
+    def applicable(self) -> bool:
+        return self.note is None
+
+
+def _matching(config: RoutingConfig, item: ValidatedMediaRow) -> tuple[str, Route] | None:
     for index, route in enumerate(config.routes):
-        if not route.matches(item):
+        if route.matches(item):
+            return route.name or f"route[{index}]", route
+    return None
+
+
+def _in_share(route_name: str, challenger: Challenger, sha256: str, first: bool) -> bool:
+    # The route's first challenger keeps the bucket it always had, so existing splits do not move.
+    salt = route_name if first else f"{route_name}/{challenger.model}"
+    return challenger.fraction > 0 and _bucket(salt, sha256) < challenger.fraction
+
+
+def _not_applicable(config: RoutingConfig, challenger: Challenger, item: ValidatedMediaRow) -> str | None:
+    if config.capabilities(challenger.model).accepts(item):
+        return None
+    return f"challenger {challenger.model} not applicable: cannot take this {item.media_kind}"
+
+
+def route_item(config: RoutingConfig, item: ValidatedMediaRow, fallback_model: str) -> RouteDecision:
+    """The model whose answer becomes the item's record; the A/B split hashes the content, so it is stable.
+    Only a challenger marked ``promote`` takes items from the champion (shadow ones: ``shadow_decisions``)."""
+    matched = _matching(config, item)
+    if matched is None:
+        return RouteDecision(fallback_model, Variant.PRIMARY, "task default")
+    name, route = matched
+    # Only Gemini has a Batch API: other providers are called online.
+    mode = route.mode if route.provider == Provider.GEMINI else CallMode.ONLINE
+    for index, challenger in enumerate(route.all_challengers()):
+        if not challenger.promote or not _in_share(name, challenger, item.sha256, index == 0):
             continue
-        name = route.name or f"route[{index}]"
-        # Only Gemini has a Batch API: other providers are called online.
-        mode = route.mode if route.provider == Provider.GEMINI else CallMode.ONLINE
-        primary = RouteDecision(route.model, Variant.PRIMARY, name, mode, route.provider)
-        challenger = route.challenger
-        if challenger and challenger.fraction > 0 and _bucket(name, item.sha256) < challenger.fraction:
-            if not config.capabilities(challenger.model).accepts(item):
-                why = f"challenger {challenger.model} not applicable: cannot take this {item.media_kind}"
-                return RouteDecision(route.model, Variant.PRIMARY, name, mode, route.provider, why)
-            challenger_mode = route.mode if challenger.provider == Provider.GEMINI else CallMode.ONLINE
-            return RouteDecision(challenger.model, Variant.CHALLENGER, name, challenger_mode, challenger.provider)
-        return primary
-    return RouteDecision(fallback_model, Variant.PRIMARY, "task default")
+        if why := _not_applicable(config, challenger, item):
+            return RouteDecision(route.model, Variant.PRIMARY, name, mode, route.provider, why)
+        challenger_mode = route.mode if challenger.provider == Provider.GEMINI else CallMode.ONLINE
+        return RouteDecision(challenger.model, Variant.CHALLENGER, name, challenger_mode, challenger.provider)
+    return RouteDecision(route.model, Variant.PRIMARY, name, mode, route.provider)
+
+
+def shadow_decisions(config: RoutingConfig, item: ValidatedMediaRow) -> list[ShadowDecision]:
+    """The shadow challengers whose share holds this item, applicable or not (not applicable is
+    reported by model_comparison, it is not a failure)."""
+    matched = _matching(config, item)
+    if matched is None:
+        return []
+    name, route = matched
+    return [
+        ShadowDecision(c.model, c.provider, name, _not_applicable(config, c, item))
+        for index, c in enumerate(route.all_challengers())
+        if not c.promote and _in_share(name, c, item.sha256, index == 0)
+    ]
 
 
 def _bucket(route_name: str, sha256: str) -> float:
@@ -165,9 +218,14 @@ def _load(path: str) -> RoutingConfig:
     for route in config.routes:
         if route.media_kind not in MEDIA_KINDS:
             raise RouteConfigError(f"routing file {path}: media_kind {route.media_kind!r} is not one of {MEDIA_KINDS}")
-        named = [(route.model, route.provider)] + (
-            [(route.challenger.model, route.challenger.provider)] if route.challenger else []
-        )
+        challengers = route.all_challengers()
+        if sum(c.promote for c in challengers) > 1:
+            raise RouteConfigError(
+                f"routing file {path}: route {route.name or route.model} promotes more than one challenger"
+            )
+        if len({c.model for c in challengers}) < len(challengers) or route.model in {c.model for c in challengers}:
+            raise RouteConfigError(f"routing file {path}: route {route.name or route.model} names a model twice")
+        named = [(route.model, route.provider)] + [(c.model, c.provider) for c in challengers]
         for model, provider in named:
             declared = config.capabilities(model).provider
             if provider != declared and (model in config.models or provider != Provider.GEMINI):

@@ -78,16 +78,23 @@ class ReconciliationResult:
 
 
 def reconcile_day(ctx: DayContext, tolerance: Tolerance, prices: PriceBook | None = None) -> ReconciliationResult:
-    """The provider's billing export under billing/ against the ledger's calls started that day."""
+    """The providers' billing exports under billing/ against the ledger's calls started that day."""
     day = date.fromisoformat(ctx.day)
     billing = read_billing(ctx.store, (prices or PriceBook()).models())
     rows = reconcile(calls_on(ctx.store, day), billing, day, tolerance)
     result = verdict(rows, billing)
     if result.awaiting:
         ctx.log(f"no billing export rows for {day} under billing/ yet: nothing to compare")
+    elif result.awaiting_providers:
+        ctx.log(f"no billing export of {', '.join(result.awaiting_providers)} for {day} yet: the others compared")
     check = CheckOutcome(
         result.passed,
         result.problems,
-        {"models": len(rows), "billing_files": len(billing.files), "awaiting_billing": str(result.awaiting)},
+        {
+            "models": len(rows),
+            "billing_files": len(billing.files),
+            "awaiting_billing": str(result.awaiting),
+            "awaiting_providers": ", ".join(result.awaiting_providers) or "none",
+        },
     )
     return ReconciliationResult(rows, check, result.awaiting, len(billing.problems))

@@ -24,7 +24,7 @@ from gemini_assets.core.contracts.errors import SanitizeError
 from gemini_assets.core.contracts.tables import DeliveryPlan, ValidatedMediaRow
 from gemini_assets.core.gateway.base import ModelGateway
 from gemini_assets.core.gateway.remote_files import HandleRegistry, record_upload
-from gemini_assets.core.gateway.routing import route_item
+from gemini_assets.core.gateway.routing import RouteDecision, route_item
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.privacy.copies import ensure_sanitized, purge_expired
 from gemini_assets.core.stages.archive import archive_key
@@ -69,9 +69,11 @@ def plan_delivery(
     access: ModelAccess,
     archive: ResponseArchive,
     handles: HandleRegistry | None = None,
+    route: RouteDecision | None = None,
 ) -> DeliveryPlan:
+    """``route``: a decision made elsewhere (a shadow challenger's); by default the routing file's."""
     task = ctx.catalog.get(item.task)
-    route = route_item(access.routing, item, task.model)
+    route = route or route_item(access.routing, item, task.model)
     base: dict[str, Any] = {
         "media_id": item.media_id,
         "task": item.task,
@@ -88,6 +90,9 @@ def plan_delivery(
     if archive.has(archive_key(ctx, access.backend, item, route.model)):
         why = "answer archived for this content, task version and model"
         return DeliveryPlan(**base, delivery=DeliveryMode.CACHED, decision_reason=why)
+    if not access.routing.capabilities(route.model).accepts(item):
+        why = f"{route.model} ({route.provider}) cannot take this {item.media_kind} (routes.yaml models:), nothing sent"
+        return _blocked(base, OutputStatus.UNSUPPORTED_BY_MODEL, why, endpoint=Endpoint.NONE)
     gateway = access.gateway
     if route.provider != access.provider:
         return _other_provider(ctx, item, access, base, route.note)
@@ -122,13 +127,10 @@ def _other_provider(
 ) -> DeliveryPlan:
     """OpenAI and Anthropic routes: no Files API and no in-region endpoint, so the sanitized copy
     goes inline or not at all; consent was checked at intake like for every provider."""
-    provider, model = base["provider"], base["model"]
+    provider = base["provider"]
     if item.residency == Residency.RESTRICTED:
         why = f"residency restricted: {provider} has no in-region endpoint here, nothing sent"
         return _blocked(base, OutputStatus.RESIDENCY_BLOCKED, why, endpoint=Endpoint.NONE)
-    if not access.routing.capabilities(model).accepts(item):
-        why = f"{model} ({provider}) cannot take this {item.media_kind} (routes.yaml models:), nothing sent"
-        return _blocked(base, OutputStatus.UNSUPPORTED_BY_MODEL, why, endpoint=Endpoint.NONE)
     try:
         copy = ensure_sanitized(ctx.store, item)
     except SanitizeError as exc:

@@ -180,6 +180,7 @@ def output_row(
         "backend": gateway.backend,
         "provider": gateway.provider,
         "mode": plan.mode,
+        "route": plan.route,
     }
     return ModelOutputRow(**{**base, **values})
 

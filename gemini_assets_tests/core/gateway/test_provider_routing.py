@@ -9,7 +9,7 @@ from gemini_assets.core.contracts.enums import Backend, CallMode, Provider, Vari
 from gemini_assets.core.contracts.errors import BackendNotConfigured
 from gemini_assets.core.gateway.backends import resolve_provider
 from gemini_assets.core.gateway.providers_common import rate_limits, retry_after_s, strict_schema
-from gemini_assets.core.gateway.routing import RouteConfigError, load_routing, route_item
+from gemini_assets.core.gateway.routing import RouteConfigError, load_routing, route_item, shadow_decisions
 from gemini_assets_tests.core.gateway.test_routing import item, write
 
 CROSS = """
@@ -17,7 +17,7 @@ routes:
   - name: everything
     model: gemini-3.8-flash
     mode: batch
-    challenger: {model: gpt-5.5, provider: openai, fraction: 1.0}
+    challenger: {model: gpt-5.5, provider: openai, fraction: 1.0, promote: true}
   - name: claude
     task: document_extraction
     model: claude-opus-4-7
@@ -41,6 +41,16 @@ def test_a_challenger_on_another_provider_takes_only_what_it_can(tmp_path):
     assert large.provider == Provider.GEMINI and "not applicable" in (large.note or "")
     assert config.providers() == {Provider.GEMINI, Provider.OPENAI, Provider.ANTHROPIC}
     assert config.models_with_tool_output() == ["claude-opus-4-7"]
+
+
+def test_a_shadow_challenger_on_another_provider_reports_what_it_cannot_take(tmp_path):
+    config = load_routing(write(tmp_path, CROSS.replace(", promote: true", ""), "shadow.yaml"))
+    image, audio = item("image"), item("audio", duration_s=30.0)
+    assert route_item(config, image, "x").model == route_item(config, audio, "x").model == "gemini-3.8-flash"
+    (on_image,) = shadow_decisions(config, image)
+    assert (on_image.model, on_image.provider, on_image.applicable) == ("gpt-5.5", Provider.OPENAI, True)
+    (on_audio,) = shadow_decisions(config, audio)
+    assert not on_audio.applicable and "cannot take this audio" in (on_audio.note or "")
 
 
 @pytest.mark.parametrize(
