@@ -105,7 +105,10 @@ def open_gateway(settings: Settings, target: Target, routing: RoutingConfig, ret
     model: each provider's endpoint has its own limiter scope)."""
     limiter = limiter_for(settings.limiter_url(target.scope), dict(routing.limits), routing.limits_for("default"))
     if target.provider == Provider.OPENAI:
-        return OpenAIGateway(target.api_key, target.base_url, retry=retry, limiter=limiter, backend=target.backend)
+        audio_models = frozenset(routing.models_hearing_audio())
+        return OpenAIGateway(
+            target.api_key, target.base_url, retry, limiter, backend=target.backend, audio_models=audio_models
+        )
     if target.provider == Provider.ANTHROPIC:
         tool_models = frozenset(routing.models_with_tool_output())
         return AnthropicGateway(

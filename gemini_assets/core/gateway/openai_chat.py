@@ -15,6 +15,7 @@ import openai
 from gemini_assets.core.contracts.calls import GenerateRequest, Usage
 from gemini_assets.core.contracts.enums import Backend, Provider
 from gemini_assets.core.gateway.calling import Answer, CallingGateway, Failure, RetrySettings
+from gemini_assets.core.gateway.provider_media import AUDIO_FORMATS
 from gemini_assets.core.gateway.providers_common import (
     PDF,
     ProviderWithoutFiles,
@@ -31,14 +32,14 @@ REQUESTS_LEFT, TOKENS_LEFT = "x-ratelimit-remaining-requests", "x-ratelimit-rema
 
 
 class OpenAIWire:
-    def __init__(self, client: openai.OpenAI):
-        self.client = client
+    def __init__(self, client: openai.OpenAI, audio_models: frozenset[str] = frozenset()):
+        self.client, self.audio_models = client, audio_models
 
     def send(self, request: GenerateRequest) -> Answer:
         schema = {"name": "answer", "schema": strict_schema(request.response_schema), "strict": True}
         arguments: dict[str, Any] = {  # plain dicts, as the API documents them
             "model": request.model,
-            "messages": messages(request),
+            "messages": messages(request, audio=request.model in self.audio_models),
             "response_format": {"type": "json_schema", "json_schema": schema},
             "max_completion_tokens": request.max_output_tokens,
         }
@@ -64,10 +65,14 @@ class OpenAIWire:
         return None
 
 
-def messages(request: GenerateRequest) -> list[dict[str, Any]]:
-    mime, data = inline_media(request, "OpenAI Chat Completions")
+def messages(request: GenerateRequest, audio: bool = False) -> list[dict[str, Any]]:
+    """``audio``: the model hears (declared `media: [audio]`, e.g. gpt-audio): WAV/MP3 go as input_audio."""
+    mime, data = inline_media(request, "OpenAI Chat Completions", audio)
+    media: dict[str, Any]
     if mime == PDF:
         media = {"type": "file", "file": {"filename": "document.pdf", "file_data": f"data:{PDF};base64,{data}"}}
+    elif mime in AUDIO_FORMATS:
+        media = {"type": "input_audio", "input_audio": {"data": data, "format": AUDIO_FORMATS[mime]}}
     else:
         media = {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
     turns: list[dict[str, Any]] = [
@@ -103,8 +108,9 @@ class OpenAIGateway(ProviderWithoutFiles, CallingGateway):
         retry: RetrySettings | None = None,
         limiter: QuotaLimiter | None = None,
         backend: Backend = Backend.GEMINI,
+        audio_models: frozenset[str] = frozenset(),
     ):
         retry = retry or RetrySettings()
         self.backend = backend
         self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=retry.timeout_s)
-        super().__init__(OpenAIWire(self.client), retry, limiter, api_key)
+        super().__init__(OpenAIWire(self.client, audio_models), retry, limiter, api_key)

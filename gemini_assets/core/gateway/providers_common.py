@@ -14,6 +14,7 @@ from typing import IO, Any
 from gemini_assets.core.contracts.calls import BatchJob, BatchLine, GenerateRequest, RemoteFile, SubmittedBatch
 from gemini_assets.core.contracts.errors import GatewayError
 from gemini_assets.core.gateway.calling import Failure, RateLimitState
+from gemini_assets.core.gateway.provider_media import AUDIO_FORMATS
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 PDF = "application/pdf"
@@ -23,13 +24,16 @@ class MediaNotSupported(GatewayError):
     """The provider cannot take this media (kind, type, or a Files API reference)."""
 
 
-def inline_media(request: GenerateRequest, provider: str) -> tuple[str, str]:
-    """(mime type, base64 data) of the request's media, or MediaNotSupported."""
+def inline_media(request: GenerateRequest, provider: str, audio: bool = False) -> tuple[str, str]:
+    """(mime type, base64 data) of the request's media, or MediaNotSupported.
+    ``audio``: the API takes WAV and MP3 inline too (OpenAI's ``input_audio``, audio models only)."""
     media = request.media
     if media.file_uri or media.data is None:
         raise MediaNotSupported(f"{provider} takes media inline only, not a Files API reference ({media.mime_type})")
-    if media.mime_type not in IMAGE_TYPES and media.mime_type != PDF:
-        raise MediaNotSupported(f"{provider} does not take {media.mime_type} (images and PDFs only)")
+    allowed = media.mime_type in IMAGE_TYPES or media.mime_type == PDF or (audio and media.mime_type in AUDIO_FORMATS)
+    if not allowed:
+        kinds = "images, PDFs, WAV and MP3" if audio else "images and PDFs only"
+        raise MediaNotSupported(f"{provider} does not take {media.mime_type} ({kinds})")
     return media.mime_type, base64.b64encode(media.data).decode()
 
 

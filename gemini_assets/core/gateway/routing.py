@@ -13,11 +13,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gemini_assets.core.contracts.enums import CallMode, Provider, Variant
 from gemini_assets.core.contracts.errors import ConfigurationError
 from gemini_assets.core.contracts.tables import ValidatedMediaRow
+from gemini_assets.core.gateway.provider_media import AUDIO_FORMATS, PROVIDER_MEDIA
 
 DEFAULT_ROUTES = Path(__file__).resolve().parents[2] / "config" / "routes.yaml"
 MEDIA_KINDS = ("image", "audio", "video", "document", "*")
@@ -43,17 +44,27 @@ class Challenger(_Strict):
 
 class ModelCapabilities(_Strict):
     """What one model can take (routes.yaml `models:`); a model not listed is a Gemini model
-    taking every media kind. Other providers take images and PDFs inline only."""
+    taking every media kind. Other providers take images and PDFs inline by default; an OpenAI
+    audio model (gpt-audio) may declare `audio` (WAV and MP3, sent as input_audio)."""
 
     provider: Provider = Provider.GEMINI
-    media: list[str] = Field(default_factory=lambda: ["image", "audio", "video", "document"])
+    media: list[str] = Field(default_factory=list)  # empty: what the provider's API takes by default
     max_bytes: int | None = Field(default=None, gt=0)
     max_pages: int | None = Field(default=None, gt=0)
     structured_output: str = Field(default="json_schema", pattern="^(json_schema|tool)$")
 
+    @model_validator(mode="after")
+    def _default_media(self) -> ModelCapabilities:
+        if not self.media:
+            default = ["image", "document"] if self.provider != Provider.GEMINI else list(MEDIA_KINDS[:-1])
+            object.__setattr__(self, "media", default)  # frozen model: set once, while validating
+        return self
+
     def accepts(self, item: ValidatedMediaRow) -> bool:
         if item.media_kind not in self.media:
             return False
+        if self.provider == Provider.OPENAI and item.media_kind == "audio" and item.mime_type not in AUDIO_FORMATS:
+            return False  # input_audio takes WAV and MP3 only
         if self.max_bytes is not None and item.size_bytes > self.max_bytes:
             return False
         return self.max_pages is None or (item.pages or 0) <= self.max_pages
@@ -111,6 +122,11 @@ class RoutingConfig(_Strict):
         named = {route.provider for route in self.routes}
         named |= {c.provider for route in self.routes for c in route.all_challengers()}
         return named | {Provider.GEMINI}
+
+    def models_hearing_audio(self) -> list[str]:
+        return [
+            name for name, spec in self.models.items() if spec.provider == Provider.OPENAI and "audio" in spec.media
+        ]
 
     def models_with_tool_output(self) -> list[str]:
         return [name for name, spec in self.models.items() if spec.structured_output == "tool"]
@@ -237,4 +253,10 @@ def _load(path: str) -> RoutingConfig:
         unknown = set(spec.media) - set(MEDIA_KINDS[:-1])
         if unknown:
             raise RouteConfigError(f"routing file {path}: models.{name}.media has unknown kinds {sorted(unknown)}")
+        beyond = set(spec.media) - PROVIDER_MEDIA.get(str(spec.provider), frozenset(MEDIA_KINDS[:-1]))
+        if beyond:
+            raise RouteConfigError(
+                f"routing file {path}: models.{name}.media lists {sorted(beyond)}, which the {spec.provider} API "
+                f"cannot take inline ({sorted(PROVIDER_MEDIA[str(spec.provider)])} only)"
+            )
     return config

@@ -14,7 +14,8 @@ from gemini_assets.core.gateway.providers_common import MediaNotSupported
 from gemini_assets.core.output.process import run_item
 from gemini_assets.core.tasks.catalog import TaskCatalog
 from gemini_assets_tests.core.gateway.conftest import FAST
-from gemini_devkit.samples.media import make_pdf, make_png
+from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit.samples.media import make_audio, make_pdf, make_png
 
 SCHEMA = {
     "type": "object",
@@ -119,3 +120,19 @@ def test_audio_never_reaches_a_provider_without_audio(provider):
     _, gateway, model = provider
     with pytest.raises(MediaNotSupported, match="audio/mpeg"):
         gateway.generate(request(model, "audio/mpeg", b"ID3" + bytes(100)))
+
+
+def test_an_openai_audio_model_hears_wav_and_mp3_as_input_audio(emulator):
+    gateway = OpenAIGateway("k", f"{emulator.url}/v1", FAST, audio_models=frozenset({"gpt-audio-1.5"}))
+    try:
+        for container, mime in (("wav", "audio/wav"), ("mp3", "audio/mpeg")):
+            result = gateway.generate(request("gpt-audio-1.5", mime, make_audio(container, seconds=1.0)))
+            assert result.ok and set(json.loads(result.text or "")) == {"description", "confidence"}
+        served = [r for r in read_served_log(emulator.state_dir) if r.get("model") == "gpt-audio-1.5"]
+        assert [m["mime_type"] for r in served for m in r["media"]] == ["audio/wav", "audio/mpeg"]
+        with pytest.raises(MediaNotSupported, match="audio/aac"):  # input_audio: WAV and MP3 only
+            gateway.generate(request("gpt-audio-1.5", "audio/aac", b"\xff\xf1" + bytes(100)))
+        with pytest.raises(MediaNotSupported, match="audio/mpeg"):  # a model not declared to hear
+            gateway.generate(request("gpt-5.5", "audio/mpeg", make_audio("mp3", seconds=1.0)))
+    finally:
+        gateway.close()

@@ -67,6 +67,11 @@ def test_a_shadow_challenger_on_another_provider_reports_what_it_cannot_take(tmp
         ("routes:\n  - model: m\nmodels:\n  m: {media: [image, hologram]}\n", "unknown kinds"),
         ("routes:\n  - model: m\n    provider: mistral\n", "provider"),
         ("routes:\n  - model: m\nmodels:\n  m: {structured_output: regex}\n", "structured_output"),
+        (  # the Messages API has no audio block; Chat Completions no video
+            "routes:\n  - model: m\nmodels:\n  c: {provider: anthropic, media: [image, audio]}\n",
+            "anthropic API cannot take",
+        ),
+        ("routes:\n  - model: m\nmodels:\n  g: {provider: openai, media: [video]}\n", "openai API cannot take"),
     ],
 )
 def test_a_wrong_provider_setup_fails_before_any_call(tmp_path, text, complaint):
@@ -125,3 +130,19 @@ def test_server_hints_and_rate_limit_headers_are_read():
     )
     assert limits is not None and (limits.remaining_requests, limits.remaining_tokens) == (59, 149000)
     assert rate_limits({"other": "1"}, "x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens") is None
+
+
+def test_an_openai_audio_model_takes_wav_and_mp3_only_and_others_default_to_images_and_pdfs(tmp_path):
+    text = (
+        "routes:\n  - model: m\nmodels:\n  gpt-audio-1.5: {provider: openai, media: [audio]}\n"
+        "  gpt-5.5: {provider: openai}\n"
+    )
+    config = load_routing(write(tmp_path, text, "audio.yaml"))
+    hearing = config.capabilities("gpt-audio-1.5")
+    mp3, aac = (
+        item("audio", duration_s=3.0),
+        item("audio", duration_s=3.0).model_copy(update={"mime_type": "audio/aac"}),
+    )
+    assert hearing.accepts(mp3) and not hearing.accepts(aac) and not hearing.accepts(item("image"))
+    assert config.capabilities("gpt-5.5").media == ["image", "document"]
+    assert config.models_hearing_audio() == ["gpt-audio-1.5"]
