@@ -77,7 +77,10 @@ def test_kill_9_at_random_points_in_model_outputs_loses_no_billed_call(store, em
     assert len(model_called_events(store)) == len(served)
     # Every served call is in the books: answered, or sent by a killed run and booked as unknown.
     answered, unknown = (ledger["status_code"] == 200).sum(), (ledger["error_code"] == "outcome_unknown").sum()
-    assert answered + unknown == len(served) == sum(line["status"] == 200 for line in served)
+    assert answered + unknown == len(served)
+    # A kill while the request body was still on the wire leaves the emulator an incomplete request
+    # it answers with an error: such a call is booked as unknown, never as answered.
+    assert answered <= sum(line["status"] == 200 for line in served)
     assert live_remote_files(tmp_path / "emulator") == []  # the killed runs' uploads were found and deleted
     outputs = read_partition(store, "model_outputs", DAY)
     assert len(outputs) == seeded.valid and set(outputs["status"]) == {"ok"}
