@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from gemini_assets.core.gateway import stopping
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_devkit.emulator import EmulatorHandle, start_emulator
 
@@ -27,6 +28,9 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
+    stopping.clear()  # a test that stops calls leaves no stop behind for the next one
+    yield
+    stopping.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -80,6 +80,7 @@ class OutputStatus(StrEnum):
     RESIDENCY_BLOCKED = "residency_blocked"
     SANITIZE_FAILED = "sanitize_failed"
     UNSUPPORTED_BY_MODEL = "unsupported_by_model"  # the routed model cannot take this media
+    QUOTA_EXHAUSTED = "quota_exhausted"  # the model's daily request quota (RPD) is spent: not called
 
 
 class ParseStatus(StrEnum):

@@ -7,6 +7,7 @@ ledger never loses a billed call; ``MediaRejected`` is a verdict on an upload, n
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from gemini_assets.core.contracts.calls import Attempt
@@ -122,6 +123,23 @@ class QuotaWaitExceeded(CallAbandoned):
             f"{dimension} quota of {model} did not admit the call within {waited_s:.0f} s", model, attempts
         )
         self.dimension, self.waited_s = dimension, waited_s
+
+
+class QuotaExhausted(CallAbandoned):
+    """A quota that frees up only much later (the day's requests, RPD) is spent: no call is made
+    and no time is spent waiting; the item goes to review with the time the quota resets."""
+
+    def __init__(self, model: str, dimension: str, resets_at: datetime, attempts: list[Attempt] | None = None):
+        when = resets_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        super().__init__(f"{dimension} quota of {model} is spent until {when} UTC", model, attempts)
+        self.dimension, self.resets_at = dimension, resets_at
+
+
+class CallCancelled(CallAbandoned):
+    """The run is being stopped (terminated from the UI, SIGTERM): no further call or wait."""
+
+    def __init__(self, model: str, attempts: list[Attempt] | None = None):
+        super().__init__(f"the run is stopping: {model} was not called", model, attempts)
 
 
 class BatchWaitExceeded(GatewayError):

@@ -112,6 +112,7 @@ class ReviewReason(StrEnum):
     RESIDENCY_BLOCKED = "residency_blocked"
     SANITIZE_FAILED = "sanitize_failed"
     UNSUPPORTED_BY_MODEL = "unsupported_by_model"
+    QUOTA_EXHAUSTED = "quota_exhausted"
 
     @property
     def stage(self) -> ReviewStage:
@@ -137,6 +138,10 @@ REVIEW_DOCS: dict[ReviewReason, str] = {
         "the routed model cannot take this media (its provider or `models:` capabilities in the routing file, "
         "e.g. audio to a model without audio input): nothing sent"
     ),
+    ReviewReason.QUOTA_EXHAUSTED: (
+        "the model's daily request quota (RPD) is spent: not called, no time spent waiting; the detail says "
+        "when it resets; re-run the partition after that"
+    ),
 }
 
 _REVIEW_STAGE = {
@@ -148,6 +153,7 @@ _REVIEW_STAGE = {
     ReviewReason.MISSING_OUTPUT: ReviewStage.MODEL,
     ReviewReason.MODEL_UNAVAILABLE: ReviewStage.MODEL,
     ReviewReason.BUDGET_EXCEEDED: ReviewStage.MODEL,
+    ReviewReason.QUOTA_EXHAUSTED: ReviewStage.MODEL,
 }
 
 # An output status that is itself the reason an item is in review (no answer to judge).
@@ -158,6 +164,7 @@ REVIEW_REASON_FOR_STATUS: dict[OutputStatus, ReviewReason] = {
     OutputStatus.RESIDENCY_BLOCKED: ReviewReason.RESIDENCY_BLOCKED,
     OutputStatus.SANITIZE_FAILED: ReviewReason.SANITIZE_FAILED,
     OutputStatus.UNSUPPORTED_BY_MODEL: ReviewReason.UNSUPPORTED_BY_MODEL,
+    OutputStatus.QUOTA_EXHAUSTED: ReviewReason.QUOTA_EXHAUSTED,
     OutputStatus.API_ERROR: ReviewReason.API_ERROR,
 }
 

@@ -49,6 +49,8 @@ class Target:
         endpoint = f"{self.backend}|{self.base_url or 'default'}"
         if self.provider != Provider.GEMINI:  # the emulator answers every provider on one URL
             endpoint += f"|{self.provider}"
+        if self.api_key:  # two accounts on one endpoint have two quotas (a fingerprint, never the key)
+            endpoint += "|" + hashlib.sha256(self.api_key.encode()).hexdigest()[:16]
         digest = hashlib.sha256(endpoint.encode()).hexdigest()[:12]
         return f"{self.backend}-{digest}"
 
@@ -103,7 +105,8 @@ def resolve_provider(settings: Settings, provider: Provider) -> Target:
 def open_gateway(settings: Settings, target: Target, routing: RoutingConfig, retry: RetrySettings) -> ModelGateway:
     """A gateway to ``target`` with the client-side quotas of the routing file (per provider and
     model: each provider's endpoint has its own limiter scope)."""
-    limiter = limiter_for(settings.limiter_url(target.scope), dict(routing.limits), routing.limits_for("default"))
+    limits, default = dict(routing.limits), routing.limits_for("default")
+    limiter = limiter_for(settings.limiter_url(target.scope), limits, default, namespace=target.scope)
     if target.provider == Provider.OPENAI:
         audio_models = frozenset(routing.models_hearing_audio())
         return OpenAIGateway(

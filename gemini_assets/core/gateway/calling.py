@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from gemini_assets.core.contracts.calls import Attempt, GenerateRequest, GenerateResult, Usage, in_flight
-from gemini_assets.core.contracts.errors import ModelUnavailable, QuotaWaitExceeded
+from gemini_assets.core.contracts.errors import CallCancelled, ModelUnavailable, QuotaExhausted, QuotaWaitExceeded
+from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.breaker import CircuitBreaker
 from gemini_assets.core.gateway.estimate import TokenEstimator
 from gemini_assets.core.gateway.ratelimit import Admission, QuotaLimiter
@@ -107,6 +108,8 @@ class CallingGateway:
         breaker = self.breaker(request.model)
         last_number = first_attempt + self.retry.max_attempts - 1
         for number in range(first_attempt, last_number + 1):
+            if stopping.stop_requested():
+                raise CallCancelled(request.model, attempts)
             if not breaker.allow():
                 raise ModelUnavailable(request.model, attempts)
             admission = self._admit(request, attempts)
@@ -128,7 +131,8 @@ class CallingGateway:
                 retryable = failure.code in RETRYABLE_CODES or failure.code == 0
                 if not retryable or number == last_number:
                     break
-                time.sleep(self._delay(number - first_attempt, failure.retry_after_s))
+                if stopping.pause(self._delay(number - first_attempt, failure.retry_after_s)):
+                    raise CallCancelled(request.model, attempts) from None
                 continue
             breaker.record_success()
             if answer.usage.input_tokens:
@@ -154,6 +158,10 @@ class CallingGateway:
             return self.limiter.acquire(request.model, self.estimator.estimate(request), self.retry.max_quota_wait_s)
         except QuotaWaitExceeded as exc:
             raise QuotaWaitExceeded(request.model, exc.dimension, exc.waited_s, attempts) from exc
+        except QuotaExhausted as exc:
+            raise QuotaExhausted(request.model, exc.dimension, exc.resets_at, attempts) from exc
+        except CallCancelled as exc:
+            raise CallCancelled(request.model, attempts) from exc
 
     def _failed(
         self,

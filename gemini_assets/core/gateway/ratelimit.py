@@ -13,18 +13,25 @@ per unit. The estimate is reserved before the call; the ledger keeps the real us
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from pyrate_limiter import AbstractBucket, Limiter, Rate, SQLiteBucket
+from pyrate_limiter import AbstractBucket, Limiter, Rate, RateItem, SQLiteBucket
 
-from gemini_assets.core.contracts.errors import ConfigurationError, QuotaWaitExceeded
+from gemini_assets.core.contracts.errors import CallCancelled, ConfigurationError, QuotaExhausted, QuotaWaitExceeded
+from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.routing import Limits
+
+log = logging.getLogger(__name__)
+SLOW_WAIT_S = 10.0  # a wait for quota longer than this is logged (dimension and duration)
+DAY_PROBE_S = 1.0  # how long a call may wait for a day slot before the day counts as spent
 
 TOKEN_UNIT = 1000
 MINUTE_MS = 60_000
@@ -56,22 +63,34 @@ class QuotaLimiter:
         minute_ms: int = MINUTE_MS,
         day_ms: int = DAY_MS,
         margin_ms: int = 250,
+        namespace: str = "",
     ):
         """`margin_ms` widens each window a little: requests reach the server a few ms after
-        admission, so a strict window at the client could still be a hair over at the server."""
+        admission, so a strict window at the client could still be a hair over at the server.
+        `namespace` (the backend scope: endpoint, provider, key fingerprint) is part of every
+        bucket's name, so one shared store never mixes the counts of two accounts or endpoints."""
         self.url = url
         self.limits = dict(limits or {})
         self.default = default or Limits()
         self.minute_ms, self.day_ms, self.margin_ms = minute_ms, day_ms, margin_ms
+        self.namespace = namespace
         self._dims: dict[tuple[str, str], _Dimension | None] = {}
+        self._spent_until: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
     def limits_for(self, model: str) -> Limits:
         return self.limits.get(model) or self.default
 
     def acquire(self, model: str, estimated_tokens: int, timeout_s: float) -> Admission:
-        """Block until the call fits every quota of the model; QuotaWaitExceeded after timeout_s."""
+        """Block until the call fits every quota of the model; QuotaWaitExceeded after timeout_s.
+
+        A spent day (RPD) is never waited for: QuotaExhausted at once, with the reset time, and
+        for every later call of the model until then. A wait longer than ``SLOW_WAIT_S`` is
+        logged with its dimension; a stopping run (stopping.py) ends every wait within POLL_S."""
         started = time.monotonic()
+        spent_until = self._spent_until.get(model)
+        if spent_until is not None and spent_until > datetime.now(UTC):
+            raise QuotaExhausted(model, "rpd", spent_until)
         units = max(1, math.ceil(estimated_tokens / TOKEN_UNIT))
         used: dict[str, int | None] = {}
         for name, weight in (("rpd", 1), ("tpm", units), ("rpm", 1)):
@@ -79,12 +98,48 @@ class QuotaLimiter:
             if dim is None:
                 used[name] = None
                 continue
-            # Never 0: pyrate's timeout also bounds the wait for the store's file lock.
-            remaining = max(1.0, timeout_s - (time.monotonic() - started))
-            if not dim.limiter.try_acquire(_safe(model), weight=weight, timeout=remaining):
-                raise QuotaWaitExceeded(model, name, timeout_s)
+            if name == "rpd":
+                self._take_day(dim, model, started, timeout_s)
+            else:
+                self._wait_for(dim, model, name, weight, started, timeout_s)
             used[name] = self._used(dim)
-        return Admission(used["rpm"], used["tpm"], used["rpd"], time.monotonic() - started)
+        waited = time.monotonic() - started
+        if waited > SLOW_WAIT_S:
+            log.info("%s admitted after waiting %.1f s for its quota", model, waited)
+        return Admission(used["rpm"], used["tpm"], used["rpd"], waited)
+
+    def _take_day(self, dim: _Dimension, model: str, started: float, timeout_s: float) -> None:
+        key = self._key(model)
+        # A short blocking try, not a non-blocking one: the store's file lock needs a timeout too.
+        if dim.limiter.try_acquire(key, weight=1, timeout=min(DAY_PROBE_S, timeout_s)):
+            return
+        wait_ms: Any = dim.bucket.waiting(RateItem(key, int(cast(Any, dim.bucket).now()), 1))
+        if int(wait_ms) <= DAY_PROBE_S * 1000:  # a slot frees at once (or the lock was busy): wait
+            self._wait_for(dim, model, "rpd", 1, started, timeout_s)
+            return
+        resets_at = datetime.now(UTC) + timedelta(milliseconds=int(wait_ms))
+        with self._lock:
+            self._spent_until[model] = resets_at
+        log.warning("rpd quota of %s is spent until %s: its remaining calls go to review", model, resets_at)
+        raise QuotaExhausted(model, "rpd", resets_at)
+
+    def _wait_for(self, dim: _Dimension, model: str, name: str, weight: int, started: float, timeout_s: float) -> None:
+        """Poll in short slices: a stop request or the timeout is seen within POLL_S."""
+        logged = False
+        while True:
+            elapsed = time.monotonic() - started
+            if elapsed >= timeout_s:
+                raise QuotaWaitExceeded(model, name, timeout_s)
+            # Never 0: pyrate's timeout also bounds the wait for the store's file lock.
+            slice_s = max(0.05, min(stopping.POLL_S, timeout_s - elapsed))
+            if dim.limiter.try_acquire(self._key(model), weight=weight, timeout=slice_s):
+                return
+            if stopping.stop_requested():
+                raise CallCancelled(model)
+            waited = time.monotonic() - started
+            if waited >= SLOW_WAIT_S and not logged:
+                logged = True
+                log.warning("%s has waited %.0f s for its %s quota (still waiting)", model, waited, name)
 
     def close(self) -> None:
         with self._lock:
@@ -108,8 +163,11 @@ class QuotaLimiter:
         window = (self.day_ms if name == "rpd" else self.minute_ms) + self.margin_ms
         unit = TOKEN_UNIT if name == "tpm" else 1
         capacity = max(1, limit // unit)
-        bucket = _bucket(self.url, [Rate(capacity, window)], f"{_safe(model)}_{name}")
+        bucket = _bucket(self.url, [Rate(capacity, window)], f"{self._key(model)}_{name}")
         return _Dimension(Limiter(bucket), bucket, window, unit)
+
+    def _key(self, model: str) -> str:
+        return _safe(f"{self.namespace}_{model}" if self.namespace else model)
 
     def _used(self, dim: _Dimension) -> int | None:
         """Units in the current window right after admission (a call_ledger column)."""
@@ -159,8 +217,10 @@ def _bucket(url: str, rates: list[Rate], table: str) -> AbstractBucket:
     )
 
 
-def limiter_for(url: str | None, limits: dict[str, Limits], default: Limits) -> QuotaLimiter | None:
+def limiter_for(
+    url: str | None, limits: dict[str, Limits], default: Limits, namespace: str = ""
+) -> QuotaLimiter | None:
     """None when the store is 'off' (quota left to the server's 429s)."""
     if url == "off":
         return None
-    return QuotaLimiter(url or "memory", limits, default)
+    return QuotaLimiter(url or "memory", limits, default, namespace=namespace)

@@ -74,5 +74,6 @@ def _fate_detail(output: ModelOutputRow) -> str:
         OutputStatus.RESIDENCY_BLOCKED: "residency restricted",
         OutputStatus.SANITIZE_FAILED: "could not strip metadata",
         OutputStatus.UNSUPPORTED_BY_MODEL: "the routed model cannot take this media",
+        OutputStatus.QUOTA_EXHAUSTED: "the model's daily request quota is spent",
     }
     return output.error_message or defaults.get(output.status, str(output.status))

@@ -9,14 +9,16 @@ through answer_batch.py and meet exactly the same validation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from gemini_assets.core.audit.journal import CallJournal
 from gemini_assets.core.contracts.enums import CallMode, DeliveryMode, Endpoint
 from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
 from gemini_assets.core.costs.budget import BudgetGuard, budget_guard, load_budgets
+from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.remote_files import release_remote_files
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.stages.answer_batch import BatchStage
@@ -52,6 +54,7 @@ def answer_day(
     online = [i for i in planned if by_id[i.media_id].mode != CallMode.BATCH]
     progress = progress_logger(ctx.log, "model outputs", LOG_EVERY)
     tasks = {item.task for item in planned}
+    stopping.clear()  # a stop requested for an earlier step of this process is not this step's
     with ctx.model_calls(tasks):
         recovered = CallJournal(ctx.store, ctx.audit, ctx.day, ctx.run_id).audit_missing_calls(tasks)
         if recovered:
@@ -98,10 +101,25 @@ def produce_outputs(
             pool.submit(produce_output, ctx, access.for_plan(plans[i.media_id]), archive, i, plans[i.media_id], budget)
             for i in items
         ]
-        for done, future in enumerate(as_completed(futures), start=1):
-            rows.append(future.result())
-            if budget:
-                budget.settle(rows[-1])
-            if progress:
-                progress(done, len(futures))
+        with stop_on_interrupt(pool):
+            for done, future in enumerate(as_completed(futures), start=1):
+                rows.append(future.result())
+                if budget:
+                    budget.settle(rows[-1])
+                if progress:
+                    progress(done, len(futures))
     return rows
+
+
+@contextmanager
+def stop_on_interrupt(pool: ThreadPoolExecutor) -> Iterator[None]:
+    """A terminated run (Dagster raises its interrupt, a BaseException, in this thread only) stops
+    the worker threads too: their quota waits and back-offs end within stopping.POLL_S, and items
+    not started yet are dropped; finished items are already journaled and archived."""
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            stopping.request_stop()
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise

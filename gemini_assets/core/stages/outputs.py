@@ -14,7 +14,7 @@ from typing import Any
 from gemini_assets.core.audit.journal import CallJournal, ItemJournal
 from gemini_assets.core.contracts.calls import Attempt, CallIdentity, GenerateResult, MediaRef, total_usage
 from gemini_assets.core.contracts.enums import DeliveryMode, OutputStatus, ParseStatus
-from gemini_assets.core.contracts.errors import CallAbandoned, ModelUnavailable
+from gemini_assets.core.contracts.errors import CallAbandoned, CallCancelled, ModelUnavailable, QuotaExhausted
 from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
 from gemini_assets.core.costs.budget import BudgetGuard
 from gemini_assets.core.gateway.base import ModelGateway
@@ -124,12 +124,21 @@ def call_model(
             outcome = run_item(gateway, task, request, first_attempt=earlier[-1].attempt + 1)
             outcome.attempts = earlier + outcome.attempts
     except CallAbandoned as exc:
-        status = OutputStatus.MODEL_UNAVAILABLE if isinstance(exc, ModelUnavailable) else OutputStatus.API_ERROR
-        code = "circuit_open" if isinstance(exc, ModelUnavailable) else "quota_wait_exceeded"
+        status, code = _abandoned(exc)
         return failed_row(ctx, gateway, item, plan, status, earlier + exc.attempts, code, str(exc))
     except Exception as exc:  # noqa: BLE001 - an SDK surprise must not fail the whole day
         return failed_row(ctx, gateway, item, plan, OutputStatus.API_ERROR, earlier, type(exc).__name__, str(exc)[:300])
     return row_from_outcome(ctx, gateway, item, plan, outcome)
+
+
+def _abandoned(exc: CallAbandoned) -> tuple[OutputStatus, str]:
+    if isinstance(exc, ModelUnavailable):
+        return OutputStatus.MODEL_UNAVAILABLE, "circuit_open"
+    if isinstance(exc, QuotaExhausted):
+        return OutputStatus.QUOTA_EXHAUSTED, "quota_exhausted"
+    if isinstance(exc, CallCancelled):
+        return OutputStatus.API_ERROR, "cancelled"
+    return OutputStatus.API_ERROR, "quota_wait_exceeded"
 
 
 def item_journal(ctx: DayContext, gateway: ModelGateway, item: ValidatedMediaRow, plan: DeliveryPlan) -> ItemJournal:

@@ -18,9 +18,11 @@ from gemini_assets.core.audit.events import item_events
 from gemini_assets.core.contracts.enums import CallMode, Variant
 from gemini_assets.core.contracts.tables import DeliveryPlan, ModelOutputRow, ValidatedMediaRow
 from gemini_assets.core.costs.budget import BudgetGuard, budget_guard, load_budgets
+from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files
 from gemini_assets.core.gateway.routing import RouteDecision, ShadowDecision, shadow_decisions
 from gemini_assets.core.output.cache import ResponseArchive
+from gemini_assets.core.stages.answer import stop_on_interrupt
 from gemini_assets.core.stages.context import DayContext, progress_logger
 from gemini_assets.core.stages.deliver import plan_delivery
 from gemini_assets.core.stages.models import ModelAccess
@@ -55,19 +57,21 @@ def shadow_day(
     )
     archive, handles = ResponseArchive(ctx.store), access.handles(ctx.store)
     progress = progress_logger(ctx.log, "challenger outputs", LOG_EVERY)
+    stopping.clear()
     with ctx.model_calls({item.task for item, _ in work}):
         # Planned one by one like gemini_files (uploads and the handle registry are sequential).
         jobs = [(item, [_plan(ctx, access, archive, handles, item, d) for d in decisions]) for item, decisions in work]
         result.plans = [plan for _, plans in jobs for plan in plans]
         with ThreadPoolExecutor(max_workers=max(1, access.options.concurrency)) as pool:
             futures = [pool.submit(_answer, ctx, access, archive, item, plans, budget) for item, plans in jobs]
-            for done, future in enumerate(as_completed(futures), start=1):
-                rows = future.result()
-                result.rows += rows
-                if budget:
-                    for row in rows:
-                        budget.settle(row)
-                progress(done, len(futures))
+            with stop_on_interrupt(pool):
+                for done, future in enumerate(as_completed(futures), start=1):
+                    rows = future.result()
+                    result.rows += rows
+                    if budget:
+                        for row in rows:
+                            budget.settle(row)
+                    progress(done, len(futures))
         if access.options.delete_remote_files:
             result.remote_files_deleted = release_remote_files(
                 access.gateway, handles, result.plans, ctx.store, ctx.day

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from gemini_assets.core.contracts.errors import CallCancelled, QuotaExhausted
+from gemini_assets.core.gateway import ratelimit, stopping
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter, QuotaWaitExceeded
 from gemini_assets.core.gateway.routing import Limits
 from gemini_assets_tests.core.gateway.conftest import MODEL, make_gateway, text_request
+from gemini_assets_tests.deploy.redis_server import RedisServer
 from gemini_devkit.emulator.state import read_served_log
 
 
@@ -31,13 +36,73 @@ def test_acquire_waits_for_the_window_and_reports_usage(tmp_path):
     assert admissions[0].rpd_used is None  # no RPD configured
 
 
-def test_a_spent_quota_gives_up_after_the_allowed_wait(tmp_path):
-    limiter = sqlite_limiter(tmp_path, window_ms=60_000, rpd=1)
+def test_a_minute_quota_gives_up_after_the_allowed_wait(tmp_path):
+    limiter = sqlite_limiter(tmp_path, window_ms=60_000, rpm=1)
     limiter.acquire(MODEL, 10, timeout_s=1)
     started = time.monotonic()
-    with pytest.raises(QuotaWaitExceeded, match="rpd"):
+    with pytest.raises(QuotaWaitExceeded, match="rpm"):
         limiter.acquire(MODEL, 10, timeout_s=1)
     assert time.monotonic() - started < 3
+
+
+def test_a_spent_day_fails_fast_with_its_reset_time_and_stays_spent(tmp_path):
+    limiter = sqlite_limiter(tmp_path, window_ms=60_000, rpd=2)  # a "day" of 10 minutes
+    limiter.acquire(MODEL, 10, timeout_s=600)
+    limiter.acquire(MODEL, 10, timeout_s=600)
+    started = time.monotonic()
+    with pytest.raises(QuotaExhausted, match=r"rpd quota of gemini-3\.8-flash is spent until") as spent:
+        limiter.acquire(MODEL, 10, timeout_s=600)  # never waits the 600 s
+    assert time.monotonic() - started < ratelimit.DAY_PROBE_S + 1
+    expected = datetime.now(UTC) + timedelta(minutes=10)
+    assert abs((spent.value.resets_at - expected).total_seconds()) < 5
+    started = time.monotonic()
+    for _ in range(50):  # the model's later calls fail at once, without touching the store
+        with pytest.raises(QuotaExhausted):
+            limiter.acquire(MODEL, 10, timeout_s=600)
+    assert time.monotonic() - started < 0.5
+
+
+def test_one_shared_store_keeps_two_accounts_apart(tmp_path):
+    first = QuotaLimiter(f"sqlite://{tmp_path}", {MODEL: Limits(rpd=1)}, namespace="emulator-aaaa")
+    second = QuotaLimiter(f"sqlite://{tmp_path}", {MODEL: Limits(rpd=1)}, namespace="emulator-bbbb")
+    first.acquire(MODEL, 10, timeout_s=1)
+    assert second.acquire(MODEL, 10, timeout_s=1).rpd_used == 1  # its own count, not the other's
+    again = QuotaLimiter(f"sqlite://{tmp_path}", {MODEL: Limits(rpd=1)}, namespace="emulator-aaaa")
+    with pytest.raises(QuotaExhausted):
+        again.acquire(MODEL, 10, timeout_s=1)  # another process of the same account shares it
+
+
+def test_a_long_wait_is_logged_with_its_dimension(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(ratelimit, "SLOW_WAIT_S", 0.3)
+    limiter = sqlite_limiter(tmp_path, window_ms=1500, margin_ms=0, rpm=1)
+    limiter.acquire(MODEL, 10, timeout_s=5)
+    with caplog.at_level(logging.INFO, logger="gemini_assets.core.gateway.ratelimit"):
+        admission = limiter.acquire(MODEL, 10, timeout_s=5)
+    assert admission.waited_s > 0.3
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("has waited" in m and "rpm quota (still waiting)" in m for m in messages), messages
+    assert any("admitted after waiting" in m for m in messages), messages
+
+
+def test_a_stop_request_ends_a_quota_wait_within_a_poll(tmp_path):
+    limiter = sqlite_limiter(tmp_path, window_ms=60_000, rpm=1)
+    limiter.acquire(MODEL, 10, timeout_s=1)
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            limiter.acquire(MODEL, 10, timeout_s=600)
+        except CallCancelled as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.3)
+    stopped = time.monotonic()
+    stopping.request_stop()
+    waiter.join(timeout=5)
+    assert not waiter.is_alive() and len(outcome) == 1
+    assert time.monotonic() - stopped < stopping.POLL_S + 0.5
 
 
 def test_gateway_fills_limiter_columns_on_attempts(emulator, tmp_path):
@@ -49,27 +114,39 @@ def test_gateway_fills_limiter_columns_on_attempts(emulator, tmp_path):
     assert second.last.rpd_used == 2 and second.last.tpm_used >= 2000
 
 
-def _client_process(base_url: str, limiter_dir: str, calls: int) -> None:
+def _client_process(base_url: str, store_url: str, calls: int) -> None:
     from gemini_assets.core.gateway.gemini.client import GeminiGateway, RetrySettings
 
     # The server stamps a request when it has parsed it, some ms after the client's acquire; on a
     # loaded 2-core CI machine that gap varies by more than the production 250 ms margin's share
     # of a 2 s window, so the margin scales with the shortened window here.
-    limiter = sqlite_limiter(Path(limiter_dir), window_ms=2000, margin_ms=500, rpm=5)
+    limits = {MODEL: Limits(rpm=5)}
+    limiter = QuotaLimiter(store_url, limits, minute_ms=2000, day_ms=20_000, margin_ms=500, namespace="shared")
     gateway = GeminiGateway("test-key", base_url, RetrySettings(max_attempts=1, timeout_s=10), limiter)
     for _ in range(calls):
         assert gateway.generate(text_request()).ok
     gateway.close()
 
 
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_store(request, tmp_path):
+    """One quota store for several processes: SQLite on this machine, or a real redis-server."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'quota'}"
+        return
+    server = RedisServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.mark.slow
-def test_four_processes_share_one_limit(emulator, tmp_path):
-    """4 OS processes, one SQLite bucket: the emulator never sees more than 5 calls in any 2 s."""
+def test_four_processes_share_one_limit(emulator, shared_store):
+    """4 OS processes, one bucket (SQLite or Redis): the emulator never sees more than 5 calls in any 2 s."""
     emulator.set_knobs(rpm=5, minute_s=2.0)  # the server enforces the same quota: a 429 would fail a call
     context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=_client_process, args=(emulator.url, str(tmp_path / "quota"), 4)) for _ in range(4)
-    ]
+    workers = [context.Process(target=_client_process, args=(emulator.url, shared_store, 4)) for _ in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -85,3 +162,19 @@ def test_four_processes_share_one_limit(emulator, tmp_path):
     busiest = max(sum(1 for t in served if start <= t < start + 2.0) for start in served)
     assert busiest <= 5, busiest
     assert served[-1] - served[0] >= 6.0  # 16 calls at 5 per 2.5 s need at least three full windows
+
+
+def test_a_spent_day_on_redis_is_spent_for_every_client(tmp_path):
+    server = RedisServer().start()
+    try:
+        first, second = (
+            QuotaLimiter(server.url, {MODEL: Limits(rpd=2)}, namespace="account-a", day_ms=600_000) for _ in range(2)
+        )
+        other = QuotaLimiter(server.url, {MODEL: Limits(rpd=2)}, namespace="account-b", day_ms=600_000)
+        first.acquire(MODEL, 10, timeout_s=5)
+        second.acquire(MODEL, 10, timeout_s=5)
+        with pytest.raises(QuotaExhausted):
+            first.acquire(MODEL, 10, timeout_s=600)
+        assert other.acquire(MODEL, 10, timeout_s=5).rpd_used == 1  # another account: its own day
+    finally:
+        server.stop()

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 
+from gemini_assets.core.contracts.enums import Backend
+from gemini_assets.core.contracts.errors import CallCancelled
+from gemini_assets.core.gateway import stopping
+from gemini_assets.core.gateway.backends import Target
+from gemini_assets.core.gateway.calling import RetrySettings
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway, text_request
 from gemini_devkit.emulator.state import read_served_log
 
@@ -56,3 +63,34 @@ def test_error_messages_never_carry_the_key(emulator):
     gateway._secret = "Injected"  # noqa: S105 - a stand-in key the emulator's message happens to contain  # the emulator's message contains the word: it must be scrubbed
     result = gateway.generate(text_request())
     assert "Injected" not in (result.attempts[0].error_message or "")
+
+
+def test_a_stop_request_ends_a_retry_back_off_and_keeps_the_attempts(emulator):
+    emulator.set_knobs(script=[503, 503, 503])
+    slow_retry = RetrySettings(max_attempts=4, initial_backoff_s=30, max_backoff_s=30, timeout_s=5)
+    gateway = make_gateway(emulator, retry=slow_retry)
+    outcome: list[CallCancelled] = []
+
+    def call() -> None:
+        try:
+            gateway.generate(text_request())
+        except CallCancelled as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.5)  # the first 503 came back; the back-off (up to 30 s) has begun
+    stopped = time.monotonic()
+    stopping.request_stop()
+    caller.join(timeout=5)
+    assert not caller.is_alive() and time.monotonic() - stopped < 1
+    (cancelled,) = outcome
+    # what was sent is kept (full jitter may have fit a second try into the first 0.5 s)
+    assert {a.status_code for a in cancelled.attempts} == {503} and len(cancelled.attempts) < 4
+    gateway.close()
+
+
+def test_two_keys_on_one_endpoint_are_two_quota_scopes():
+    first, second = (Target(Backend.GEMINI, None, key) for key in ("key-one", "key-two"))
+    assert first.scope != second.scope and first.scope == Target(Backend.GEMINI, None, "key-one").scope
+    assert "key-one" not in first.scope and "key-one" not in repr(first)
