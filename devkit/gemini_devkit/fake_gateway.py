@@ -194,6 +194,9 @@ class FakeGateway:
     def breakers_opened(self) -> dict[str, int]:
         return {}
 
+    def learned_limits(self) -> dict[str, int]:
+        return {}
+
     def close(self) -> None:
         pass
 

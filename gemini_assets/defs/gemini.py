@@ -89,6 +89,8 @@ def model_outputs(
             raise still_running(context, gemini, exc) from exc
     if result.breakers_opened:
         context.log.warning(f"circuit breaker opened (model: times): {result.breakers_opened}")
+    if result.learned_limits:  # the server's quota is below routes.yaml's: say so, and lower it there
+        context.log.warning(f"quota learned from 429s, below the routing file's: {result.learned_limits}")
     metadata = outputs_metadata(result.rows, result)
     yield from emit("model_outputs", result.rows, metadata, [("model_outputs_coverage", result.coverage)])
 
@@ -104,6 +106,7 @@ def outputs_metadata(rows: list[ModelOutputRow], result: answer.AnswerResult) ->
         "remote_files_deleted": result.remote_files_deleted,
         "batches": ", ".join(f"{b.batch_name} ({b.state})" for b in result.batches) or "none",
         "breaker_opened": str(result.breakers_opened or "never"),
+        "learned_limits": str(result.learned_limits or "none"),
         "input_tokens": sum(r.input_tokens or 0 for r in live),
         "output_tokens": sum(r.output_tokens or 0 for r in live),
         "preview": preview(rows, ["media_id", "status", "parse_status", "raw_text"]),

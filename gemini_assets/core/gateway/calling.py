@@ -64,6 +64,15 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class QuotaHint:
+    """What a 429 says about the quota it hit: the dimension (rpm, tpm, rpd) and, when the
+    provider tells it (Gemini's QuotaFailure.quotaValue, the *-limit-requests headers), its limit."""
+
+    dimension: str
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
 class Failure:
     """One failed request: the HTTP status (0 = no answer), the provider's status and message."""
 
@@ -72,6 +81,7 @@ class Failure:
     message: str
     retry_after_s: float | None = None  # the server's own hint, honoured on 429 (and 529/503 if given)
     rate_limits: RateLimitState | None = None
+    quota: QuotaHint | None = None  # on a 429: which quota, and its real size if the server said
 
 
 class ProviderWire(Protocol):
@@ -124,6 +134,8 @@ class CallingGateway:
                     raise
                 attempts.append(self._failed(request, number, started, clock, failure, admission))
                 _journal(request, attempts[-1])
+                if failure.code == 429:
+                    self._learn(request.model, failure, attempts)
                 if failure.code in UNHEALTHY_CODES or failure.code == 0:
                     breaker.record_failure()
                 else:
@@ -150,6 +162,19 @@ class CallingGateway:
             _journal(request, attempts[-1])
             return GenerateResult(answer.text, answer.finish_reason, answer.block_reason, attempts)
         return GenerateResult(None, None, None, attempts)
+
+    def _learn(self, model: str, failure: Failure, attempts: list[Attempt]) -> None:
+        """A 429 teaches the limiter the real quota (ratelimit.py); a spent day ends the item at once."""
+        if self.limiter is None:
+            return
+        hint = failure.quota or QuotaHint("rpm")
+        if hint.dimension == "rpd":
+            resets_at = self.limiter.spend_day(model, failure.retry_after_s)
+            raise QuotaExhausted(model, "rpd", resets_at, attempts)
+        self.limiter.learn(model, hint.dimension, hint.limit)
+
+    def learned_limits(self) -> dict[str, int]:
+        return self.limiter.learned_limits() if self.limiter is not None else {}
 
     def _admit(self, request: GenerateRequest, attempts: list[Attempt]) -> Admission | None:
         if self.limiter is None:

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from gemini_assets.core.contracts.calls import BatchJob, BatchLine, GenerateRequest, RemoteFile, SubmittedBatch
 from gemini_assets.core.contracts.errors import GatewayError
-from gemini_assets.core.gateway.calling import Failure, RateLimitState
+from gemini_assets.core.gateway.calling import Failure, QuotaHint, RateLimitState
 from gemini_assets.core.gateway.provider_media import AUDIO_FORMATS
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -94,8 +94,13 @@ def rate_limits(headers: Mapping[str, str] | None, requests: str, tokens: str) -
 def status_failure(
     code: int, status: str, message: str, headers: Mapping[str, str], remaining: tuple[str, str]
 ) -> Failure:
-    """A failed answer with the server's wait hint and its rate-limit state."""
-    return Failure(code, status, message, retry_after_s(headers), rate_limits(headers, *remaining))
+    """A failed answer with the server's wait hint, its rate-limit state and, on a 429, the real
+    request quota (OpenAI's x-ratelimit-limit-requests, Anthropic's
+    anthropic-ratelimit-requests-limit: the remaining-requests header's name with "limit")."""
+    quota = None
+    if code == 429:
+        quota = QuotaHint("rpm", _int(headers.get(remaining[0].replace("remaining", "limit"))) if headers else None)
+    return Failure(code, status, message, retry_after_s(headers), rate_limits(headers, *remaining), quota)
 
 
 def _int(value: str | None) -> int | None:

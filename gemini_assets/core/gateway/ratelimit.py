@@ -18,10 +18,12 @@ import math
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from pyrate_limiter import AbstractBucket, Limiter, Rate, RateItem, SQLiteBucket
 
@@ -32,6 +34,7 @@ from gemini_assets.core.gateway.routing import Limits
 log = logging.getLogger(__name__)
 SLOW_WAIT_S = 10.0  # a wait for quota longer than this is logged (dimension and duration)
 DAY_PROBE_S = 1.0  # how long a call may wait for a day slot before the day counts as spent
+DECREASE_EVERY = 1 / 6  # of a window: 429s closer together than this are one burst, one decrease
 
 TOKEN_UNIT = 1000
 MINUTE_MS = 60_000
@@ -52,6 +55,53 @@ class _Dimension:
     bucket: AbstractBucket
     window_ms: int
     unit: int
+
+
+class _LearnedGate:
+    """The quota a provider's 429s revealed, below the configured one (this process only).
+
+    Every admission is noted (time, units) even before anything is learned, so a limit learned
+    mid-window already counts the calls of that window. pyrate's buckets have fixed rates and
+    cannot be re-sized with their history, hence this small sliding log: with a hint (the server
+    said its limit) the limit stays there; without one it halves on a 429 (at most once per
+    DECREASE_EVERY of the window) and grows back by 5% of the configured limit per calm window.
+    """
+
+    def __init__(self, configured: int, window_s: float):
+        self.configured, self.window_s = configured, window_s
+        self.limit: int | None = None
+        self.hinted = False
+        self.changed = 0.0
+        self.log: deque[tuple[float, int]] = deque()
+
+    def take(self, now: float, units: int) -> float:
+        """0 and the units noted when they fit, else the seconds until they may."""
+        while self.log and self.log[0][0] <= now - self.window_s:
+            self.log.popleft()
+        if self.limit is not None and not self.hinted and now - self.changed >= self.window_s:
+            self.limit = min(self.configured, self.limit + max(1, self.configured // 20))
+            self.changed = now
+            if self.limit >= self.configured:
+                self.limit = None  # back to the configured quota: nothing learned any more
+        used = sum(weight for _, weight in self.log)
+        if self.limit is not None and self.log and used + units > self.limit:
+            return self.log[0][0] + self.window_s - now
+        self.log.append((now, units))
+        return 0.0
+
+    def lower(self, now: float, hint: int | None) -> int | None:
+        """Apply a 429: the new limit when it went down, else None."""
+        current = self.limit or self.configured
+        if hint is not None:
+            new, hinted = min(current, max(1, hint)), True
+        elif now - self.changed < self.window_s * DECREASE_EVERY and self.limit is not None:
+            return None  # the same burst of 429s: one decrease is enough
+        else:
+            new, hinted = max(1, current // 2), self.hinted
+        if self.limit is not None and new >= self.limit:
+            return None
+        self.limit, self.hinted, self.changed = new, hinted, now
+        return new
 
 
 class QuotaLimiter:
@@ -76,6 +126,7 @@ class QuotaLimiter:
         self.namespace = namespace
         self._dims: dict[tuple[str, str], _Dimension | None] = {}
         self._spent_until: dict[str, datetime] = {}
+        self._gates: dict[tuple[str, str], _LearnedGate] = {}
         self._lock = threading.Lock()
 
     def limits_for(self, model: str) -> Limits:
@@ -101,12 +152,68 @@ class QuotaLimiter:
             if name == "rpd":
                 self._take_day(dim, model, started, timeout_s)
             else:
+                self._wait_for_learned(model, name, weight * dim.unit, started, timeout_s)
                 self._wait_for(dim, model, name, weight, started, timeout_s)
             used[name] = self._used(dim)
         waited = time.monotonic() - started
         if waited > SLOW_WAIT_S:
             log.info("%s admitted after waiting %.1f s for its quota", model, waited)
         return Admission(used["rpm"], used["tpm"], used["rpd"], waited)
+
+    def learn(self, model: str, dimension: str, hint: int | None) -> None:
+        """A 429 on ``dimension`` (rpm or tpm): lower this process's rate to the server's real
+        quota (``hint``) or, without one, halve it; logged, and reported in learned_limits()."""
+        gate = self._gate(model, dimension)
+        if gate is None:
+            return
+        with self._lock:
+            new = gate.lower(time.monotonic(), hint)
+        if new is not None:
+            configured = getattr(self.limits_for(model), dimension)
+            source = "the server's quota" if hint is not None else "429s, halved"
+            log.warning(
+                "learned %s limit of %s: %d (configured %s; from %s)", dimension, model, new, configured, source
+            )
+
+    def learned_limits(self) -> dict[str, int]:
+        """Limits learned from 429s that are still in force, as '<model> <dimension>' -> limit."""
+        with self._lock:
+            return {f"{model} {name}": g.limit for (model, name), g in self._gates.items() if g.limit is not None}
+
+    def spend_day(self, model: str, retry_after_s: float | None) -> datetime:
+        """The server said the day's requests are spent: no call of the model until it resets
+        (its retry hint, else midnight Pacific time, when Gemini's daily quotas reset)."""
+        if retry_after_s is not None:
+            resets_at = datetime.now(UTC) + timedelta(seconds=retry_after_s)
+        else:
+            pacific = datetime.now(ZoneInfo("America/Los_Angeles"))
+            resets_at = (pacific + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        with self._lock:
+            self._spent_until[model] = resets_at
+        log.warning("the server says the rpd quota of %s is spent until %s", model, resets_at)
+        return resets_at
+
+    def _gate(self, model: str, name: str) -> _LearnedGate | None:
+        configured = getattr(self.limits_for(model), name)
+        if configured is None:  # a dimension the routing file leaves to the server's 429s
+            return None
+        window_s = (self.minute_ms + self.margin_ms) / 1000
+        with self._lock:
+            if (model, name) not in self._gates:
+                self._gates[(model, name)] = _LearnedGate(configured, window_s)
+            return self._gates[(model, name)]
+
+    def _wait_for_learned(self, model: str, name: str, units: int, started: float, timeout_s: float) -> None:
+        gate = self._gate(model, name)
+        while gate is not None:
+            with self._lock:
+                wait_s = gate.take(time.monotonic(), units)
+            if wait_s <= 0:
+                return
+            if time.monotonic() - started + min(wait_s, stopping.POLL_S) > timeout_s:
+                raise QuotaWaitExceeded(model, name, timeout_s)
+            if stopping.pause(min(wait_s, stopping.POLL_S)):
+                raise CallCancelled(model)
 
     def _take_day(self, dim: _Dimension, model: str, started: float, timeout_s: float) -> None:
         key = self._key(model)

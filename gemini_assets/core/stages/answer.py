@@ -38,6 +38,7 @@ class AnswerResult:
     batches: list[BatchRecord] = field(default_factory=list)
     remote_files_deleted: int = 0
     breakers_opened: dict[str, int] = field(default_factory=dict)
+    learned_limits: dict[str, int] = field(default_factory=dict)
     coverage: CheckOutcome | None = None
 
 
@@ -69,6 +70,7 @@ def answer_day(
             result.remote_files_deleted = release_remote_files(access.gateway, handles, plans, ctx.store, ctx.day)
     result.rows.sort(key=lambda row: row.media_id)
     result.breakers_opened = access.breakers_opened()
+    result.learned_limits = access.learned_limits()
     result.coverage = check_partition(
         {i.media_id for i in items}, {"model_outputs": {r.media_id for r in result.rows}}, "validated_media"
     )

@@ -112,6 +112,12 @@ class ModelAccess:
                 opened[f"{model} (in region)"] = times
         return opened
 
+    def learned_limits(self) -> dict[str, int]:
+        learned = dict(self.gateway.learned_limits())
+        for other in self.others.values():
+            learned.update(other.learned_limits())
+        return learned
+
     def close(self) -> None:
         self.gateway.close()
         for other in self.others.values():

@@ -11,6 +11,8 @@ from gemini_assets.core.contracts.enums import OutputStatus
 from gemini_assets.core.gateway.anthropic_messages import AnthropicGateway
 from gemini_assets.core.gateway.openai_chat import OpenAIGateway
 from gemini_assets.core.gateway.providers_common import MediaNotSupported
+from gemini_assets.core.gateway.ratelimit import QuotaLimiter
+from gemini_assets.core.gateway.routing import Limits
 from gemini_assets.core.output.process import run_item
 from gemini_assets.core.tasks.catalog import TaskCatalog
 from gemini_assets_tests.core.gateway.conftest import FAST
@@ -136,3 +138,18 @@ def test_an_openai_audio_model_hears_wav_and_mp3_as_input_audio(emulator):
             gateway.generate(request("gpt-5.5", "audio/mpeg", make_audio("mp3", seconds=1.0)))
     finally:
         gateway.close()
+
+
+def test_the_real_request_quota_is_learned_from_the_providers_limit_header(emulator):
+    emulator.set_knobs(rpm=3, minute_s=2.0)
+    for make, model in GATEWAYS.values():
+        limiter = QuotaLimiter("memory", {model: Limits(rpm=300)}, minute_ms=2000, margin_ms=150)
+        gateway = make(emulator)
+        gateway.limiter = limiter
+        try:
+            results = [gateway.generate(request(model)) for _ in range(6)]
+            assert all(r.ok for r in results)
+            assert gateway.learned_limits() == {f"{model} rpm": 3}  # x-ratelimit-limit-requests / anthropic-*
+            assert sum(a.status_code == 429 for r in results for a in r.attempts) == 1  # then held under it
+        finally:
+            gateway.close()

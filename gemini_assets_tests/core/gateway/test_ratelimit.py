@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from gemini_assets.core.contracts.errors import CallCancelled, QuotaExhausted
 from gemini_assets.core.gateway import ratelimit, stopping
+from gemini_assets.core.gateway.calling import RetrySettings
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter, QuotaWaitExceeded
 from gemini_assets.core.gateway.routing import Limits
 from gemini_assets_tests.core.gateway.conftest import MODEL, make_gateway, text_request
@@ -178,3 +180,44 @@ def test_a_spent_day_on_redis_is_spent_for_every_client(tmp_path):
         assert other.acquire(MODEL, 10, timeout_s=5).rpd_used == 1  # another account: its own day
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_a_limit_configured_30_times_too_high_is_learned_from_the_first_429s(emulator):
+    """The routing file says 300 per window, the account has 10: after the first 429s the client
+    holds the real quota (Gemini's QuotaFailure.quotaValue), so few attempts are refused and the
+    real quota is used almost fully."""
+    emulator.set_knobs(rpm=10, minute_s=2.0)
+    limiter = QuotaLimiter("memory", {MODEL: Limits(rpm=300)}, minute_ms=2000, margin_ms=150)
+    retry = RetrySettings(max_attempts=8, initial_backoff_s=0.01, max_backoff_s=0.05, timeout_s=10, breaker_failures=50)
+    gateway = make_gateway(emulator, retry=retry, limiter=limiter)
+    calls = 120
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: gateway.generate(text_request()), range(calls)))
+    elapsed = time.monotonic() - started
+    gateway.close()
+    assert all(result.ok for result in results)
+    attempts = [attempt for result in results for attempt in result.attempts]
+    refused = sum(attempt.status_code == 429 for attempt in attempts)
+    assert 0 < refused <= 0.05 * len(attempts), (refused, len(attempts))
+    real_per_s = 10 / 2.0
+    assert calls / elapsed >= 0.85 * real_per_s, (calls, elapsed)
+    assert gateway.learned_limits() == {f"{MODEL} rpm": 10}
+
+
+def test_without_a_hint_the_rate_halves_once_per_burst_and_grows_back():
+    gate = ratelimit._LearnedGate(configured=100, window_s=60.0)
+    assert gate.lower(0.0, None) == 50
+    assert gate.lower(1.0, None) is None  # the same burst of 429s
+    assert gate.lower(11.0, None) == 25  # a later 429: halved again
+    assert gate.take(11.5, 1) == 0.0
+    gate.take(72.0, 1)  # a calm window later: +5% of the configured limit
+    assert gate.limit == 30
+    hinted = ratelimit._LearnedGate(configured=100, window_s=60.0)
+    assert hinted.lower(0.0, 10) == 10 and hinted.lower(0.5, 40) is None  # a hint above it changes nothing
+    for second in range(10):
+        assert hinted.take(1.0 + second, 1) == 0.0
+    assert hinted.take(20.0, 1) == pytest.approx(41.0)  # full: wait until the oldest call leaves the window
+    hinted.take(200.0, 1)
+    assert hinted.limit == 10  # the server said its quota: no creeping back up

@@ -57,7 +57,8 @@ class GeminiWire:
         if isinstance(exc, errors.APIError):
             code = int(exc.code or 0)
             hint = wire.server_retry_delay(exc) if code == 429 else None
-            return Failure(code, str(exc.status or ""), str(exc.message or ""), hint)
+            quota = wire.quota_hint(exc) if code == 429 else None
+            return Failure(code, str(exc.status or ""), str(exc.message or ""), hint, quota=quota)
         if isinstance(exc, TRANSPORT_ERRORS):
             return Failure(0, type(exc).__name__, str(exc))
         return None

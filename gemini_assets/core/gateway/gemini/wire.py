@@ -8,6 +8,7 @@ from typing import Any
 from google.genai import errors, types
 
 from gemini_assets.core.contracts.calls import GenerateRequest, RemoteFile, Usage
+from gemini_assets.core.gateway.calling import QuotaHint
 
 
 def contents(request: GenerateRequest) -> list[types.Content]:
@@ -80,6 +81,21 @@ def server_retry_delay(exc: errors.APIError) -> float | None:
         return float(header) if header else None
     except ValueError:
         return None
+
+
+def quota_hint(exc: errors.APIError) -> QuotaHint | None:
+    """The quota a 429 hit, from QuotaFailure: its quotaId names the dimension
+    (GenerateRequestsPerMinute..., ...InputTokensPerMinute..., ...PerDay...) and quotaValue the limit."""
+    details: Any = exc.details if isinstance(exc.details, dict) else {}
+    for item in (details.get("error") or {}).get("details") or []:
+        if not (isinstance(item, dict) and str(item.get("@type", "")).endswith("QuotaFailure")):
+            continue
+        for violation in item.get("violations") or []:
+            quota_id = str(violation.get("quotaId", ""))
+            dimension = "rpd" if "PerDay" in quota_id else "tpm" if "Token" in quota_id else "rpm"
+            value = str(violation.get("quotaValue", ""))
+            return QuotaHint(dimension, int(value) if value.isdigit() else None)
+    return None
 
 
 def remote_file(remote: types.File, mime_type: str) -> RemoteFile:
