@@ -13,12 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
 import psycopg
 import pytest
 
+from gemini_assets.core.gateway.breaker_board import PostgresBoard
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import read_partition
 from gemini_assets_tests.deploy.postgres import PostgresCluster
@@ -122,3 +124,15 @@ def test_two_partitions_in_parallel_share_one_instance_and_one_limit(postgres, t
         ]
         assert any(name.endswith("_rpm") for name in tables), tables
     print(f"\n{calls} calls from 2 processes; highest rpm_used seen {highest}; limiter tables {sorted(tables)}")
+
+
+def test_an_open_breaker_on_postgres_is_seen_by_every_worker(postgres):
+    url = postgres.url("limiter")
+    first, second = PostgresBoard(url), PostgresBoard(url)  # two workers' connections
+    assert second.opened_until("scope|gemini-3.8-flash") is None
+    until = time.time() + 30
+    first.publish("scope|gemini-3.8-flash", until)
+    assert second.opened_until("scope|gemini-3.8-flash") == pytest.approx(until)
+    assert second.opened_until("other-scope|gemini-3.8-flash") is None
+    second.publish("scope|gemini-3.8-flash", None)  # its probe succeeded
+    assert first.opened_until("scope|gemini-3.8-flash") is None

@@ -21,6 +21,7 @@ from gemini_assets.core.contracts.calls import Attempt, GenerateRequest, Generat
 from gemini_assets.core.contracts.errors import CallCancelled, ModelUnavailable, QuotaExhausted, QuotaWaitExceeded
 from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.breaker import CircuitBreaker
+from gemini_assets.core.gateway.breaker_board import breaker_board
 from gemini_assets.core.gateway.estimate import TokenEstimator
 from gemini_assets.core.gateway.ratelimit import Admission, QuotaLimiter
 
@@ -101,6 +102,9 @@ class CallingGateway:
         self.wire, self.retry, self.limiter = wire, retry, limiter
         self.estimator = TokenEstimator()
         self._breakers: dict[str, CircuitBreaker] = {}
+        # Breakers are shared the way quotas are: through the limiter's store, per backend scope.
+        self.board = breaker_board(limiter.url if limiter is not None else None)
+        self._scope = limiter.namespace if limiter is not None else ""
         self._secret = secret
 
     def scrub(self, text: str) -> str:
@@ -108,7 +112,13 @@ class CallingGateway:
         return text.replace(self._secret, "[redacted]") if self._secret else text
 
     def breaker(self, model: str) -> CircuitBreaker:
-        return self._breakers.setdefault(model, CircuitBreaker(self.retry.breaker_failures, self.retry.breaker_reset_s))
+        found = self._breakers.get(model)
+        if found is not None:
+            return found
+        fresh = CircuitBreaker(
+            self.retry.breaker_failures, self.retry.breaker_reset_s, self.board, f"{self._scope}|{model}"
+        )
+        return self._breakers.setdefault(model, fresh)  # atomic: two threads end up with one breaker
 
     def breakers_opened(self) -> dict[str, int]:
         return {model: b.times_opened for model, b in self._breakers.items() if b.times_opened}

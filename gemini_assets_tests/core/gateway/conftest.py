@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gemini_assets.core.contracts.calls import GenerateRequest, MediaRef
 from gemini_assets.core.gateway.gemini.client import GeminiGateway, RetrySettings
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter
+from gemini_assets_tests.deploy.redis_server import RedisServer
 from gemini_devkit.emulator import EmulatorHandle
 
 MODEL = "gemini-3.8-flash"
@@ -30,3 +33,17 @@ def text_request(text: str = "Describe the item.", model: str = MODEL) -> Genera
         },
         max_output_tokens=256,
     )
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_store(request, tmp_path):
+    """One store for quotas and breakers of several processes: SQLite on this machine, or a real
+    redis-server (Debian's package, a throwaway one on a loopback port)."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'quota'}"
+        return
+    server = RedisServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

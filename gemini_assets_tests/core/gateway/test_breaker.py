@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from dataclasses import replace
 
@@ -9,7 +10,8 @@ import pytest
 
 from gemini_assets.core.contracts.errors import ModelUnavailable
 from gemini_assets.core.gateway.breaker import CircuitBreaker
-from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway, text_request
+from gemini_assets.core.gateway.ratelimit import QuotaLimiter
+from gemini_assets_tests.core.gateway.conftest import FAST, MODEL, make_gateway, text_request
 from gemini_devkit.emulator.state import read_served_log
 
 
@@ -56,3 +58,38 @@ def test_rate_limits_do_not_trip_the_breaker(emulator):
     emulator.set_knobs(script=[429, 429], script_retry_s=0.01)
     gateway = make_gateway(emulator, replace(FAST, breaker_failures=1))
     assert gateway.generate(text_request()).ok
+
+
+def _open_the_breaker(base_url: str, store_url: str) -> None:
+    """Another worker (its own process): five 503s in a row open its breaker for the model."""
+    from gemini_assets.core.gateway.gemini.client import GeminiGateway
+
+    limiter = QuotaLimiter(store_url, {}, namespace="shared-account")
+    retry = replace(FAST, max_attempts=5, breaker_failures=5, breaker_reset_s=3.0)
+    gateway = GeminiGateway("test-key", base_url, retry, limiter)
+    assert not gateway.generate(text_request()).ok
+    assert gateway.breakers_opened() == {MODEL: 1}
+    gateway.close()
+
+
+@pytest.mark.slow
+def test_one_workers_open_breaker_stops_the_others_until_a_probe_closes_it(emulator, shared_store):
+    emulator.set_knobs(script=[503] * 5)
+    worker = multiprocessing.get_context("spawn").Process(target=_open_the_breaker, args=(emulator.url, shared_store))
+    worker.start()
+    worker.join(timeout=60)
+    assert worker.exitcode == 0
+    served = len(read_served_log(emulator.state_dir))
+    retry = replace(FAST, breaker_failures=5, breaker_reset_s=3.0)
+    here = make_gateway(emulator, retry, QuotaLimiter(shared_store, {}, namespace="shared-account"))
+    with pytest.raises(ModelUnavailable):
+        here.generate(text_request())  # this worker never saw a failure, and still does not call
+    assert len(read_served_log(emulator.state_dir)) == served
+    other_account = make_gateway(emulator, retry, QuotaLimiter(shared_store, {}, namespace="another-account"))
+    assert other_account.generate(text_request()).ok  # another account's breaker is its own
+    time.sleep(3.2)  # the other worker's open time ends: one probe, which succeeds and closes it
+    assert here.generate(text_request()).ok and here.breaker(MODEL).state == "closed"
+    later = make_gateway(emulator, retry, QuotaLimiter(shared_store, {}, namespace="shared-account"))
+    assert later.generate(text_request()).ok  # the board says closed for everyone
+    for gateway in (here, other_account, later):
+        gateway.close()

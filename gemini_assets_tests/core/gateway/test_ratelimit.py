@@ -130,19 +130,6 @@ def _client_process(base_url: str, store_url: str, calls: int) -> None:
     gateway.close()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def shared_store(request, tmp_path):
-    """One quota store for several processes: SQLite on this machine, or a real redis-server."""
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'quota'}"
-        return
-    server = RedisServer().start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 @pytest.mark.slow
 def test_four_processes_share_one_limit(emulator, shared_store):
     """4 OS processes, one bucket (SQLite or Redis): the emulator never sees more than 5 calls in any 2 s."""
