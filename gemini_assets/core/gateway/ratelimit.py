@@ -91,6 +91,8 @@ class _LearnedGate:
 
     def lower(self, now: float, hint: int | None) -> int | None:
         """Apply a 429: the new limit when it went down, else None."""
+        if hint is not None and hint <= 0:
+            hint = None  # "0" cannot be the quota of a model that answers: no size was said
         current = self.limit or self.configured
         if hint is not None:
             new, hinted = min(current, max(1, hint)), True

@@ -201,6 +201,8 @@ def test_without_a_hint_the_rate_halves_once_per_burst_and_grows_back():
     assert gate.take(11.5, 1) == 0.0
     gate.take(72.0, 1)  # a calm window later: +5% of the configured limit
     assert gate.limit == 30
+    zero = ratelimit._LearnedGate(configured=100, window_s=60.0)
+    assert zero.lower(0.0, 0) == 50  # a quotaValue of 0 says nothing: halved, not throttled to 1
     hinted = ratelimit._LearnedGate(configured=100, window_s=60.0)
     assert hinted.lower(0.0, 10) == 10 and hinted.lower(0.5, 40) is None  # a hint above it changes nothing
     for second in range(10):
