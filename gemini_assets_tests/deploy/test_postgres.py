@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -136,3 +137,15 @@ def test_an_open_breaker_on_postgres_is_seen_by_every_worker(postgres):
     assert second.opened_until("other-scope|gemini-3.8-flash") is None
     second.publish("scope|gemini-3.8-flash", None)  # its probe succeeded
     assert first.opened_until("scope|gemini-3.8-flash") is None
+
+
+def test_workers_starting_together_all_get_the_breaker_board(postgres):
+    """Guards: two runs starting at once failed with UniqueViolation on pg_type: Postgres's
+    CREATE TABLE IF NOT EXISTS is not atomic between sessions."""
+    url = postgres.url("limiter")
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS gemini_assets_breakers")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        boards = list(pool.map(lambda _: PostgresBoard(url), range(6)))
+    boards[0].publish("scope|model", time.time() + 30)
+    assert all(board.opened_until("scope|model") is not None for board in boards)

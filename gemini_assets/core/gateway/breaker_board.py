@@ -90,11 +90,18 @@ class RedisBoard:
 
 class PostgresBoard:
     def __init__(self, url: str):
+        from psycopg import errors
         from psycopg_pool import ConnectionPool  # optional dependency, as for the Postgres limiter
 
         self.pool: Any = ConnectionPool(url, min_size=1, max_size=2, open=True)
         with self.pool.connection() as connection:
-            connection.execute("CREATE TABLE IF NOT EXISTS gemini_assets_breakers (key TEXT PRIMARY KEY, until FLOAT8)")
+            try:
+                with connection.transaction():
+                    connection.execute(
+                        "CREATE TABLE IF NOT EXISTS gemini_assets_breakers (key TEXT PRIMARY KEY, until FLOAT8)"
+                    )
+            except (errors.UniqueViolation, errors.DuplicateTable):
+                pass  # two workers created it at the same moment: IF NOT EXISTS is not atomic in Postgres
 
     def opened_until(self, key: str) -> float | None:
         with self.pool.connection() as connection:
