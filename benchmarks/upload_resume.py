@@ -22,13 +22,14 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import start_emulator
 
 MIB = 1024 * 1024
 
@@ -38,18 +39,6 @@ def write_file(path: Path, size: int) -> None:
     with path.open("wb") as handle:
         for start in range(0, size, MIB):
             handle.write(block[: min(MIB, size - start)])
-
-
-def start_emulator(state: Path, knobs: dict) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "GEMINI_EMULATOR_KNOBS": json.dumps(knobs)}
-    command = [sys.executable, "-m", "gemini_devkit.emulator", "--port", "0", "--state-dir", str(state)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-    line = process.stdout.readline() if process.stdout else ""
-    match = re.search(r"http://127\.0\.0\.1:\d+", line)
-    if not match:
-        process.kill()
-        raise RuntimeError(f"the emulator did not start: {line!r}")
-    return process, match.group(0)
 
 
 def upload_once(mode: str, url: str, root: str, key: str) -> dict:

@@ -17,14 +17,15 @@ TINY = {
     "batch_vs_online.py": ["--count", "6", "--latency-s", "0", "--batch-delay-s", "0.3"],
     "gateway_throughput.py": ["--items", "12", "--baseline-items", "2", "--concurrency", "4"],
     "upload_resume.py": ["--gib", "0.03", "--drops", "2"],
-    "gateway_overhead.py": ["--calls", "5"],
+    "gateway_overhead.py": ["--calls", "5", "--admissions", "20"],
 }
 
 pytestmark = pytest.mark.slow
 
 
 def test_every_benchmark_script_has_a_smoke_run():
-    assert {p.name for p in BENCHMARKS.glob("*.py")} == set(TINY)
+    scripts = {p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("_")}  # _common.py: shared code
+    assert scripts == set(TINY)
 
 
 def run(script: str, tmp_path: Path) -> list[dict]:
@@ -91,6 +92,9 @@ def test_upload_resume(tmp_path):
 
 def test_gateway_overhead(tmp_path):
     (report,) = run("gateway_overhead.py", tmp_path)
-    paths = {"bare_sdk", "gateway_no_limiter", "gateway_memory_limiter", "gateway_sqlite_limiter"}
+    stores = {"memory", "sqlite", "redis"}
+    paths = {"bare_sdk", "gateway_no_limiter"} | {f"gateway_{store}_limiter" for store in stores}
     assert paths <= set(report) and report["bare_sdk"]["overhead_p50_ms"] == 0
     assert all(report[name]["p50_ms"] > 0 for name in paths)
+    assert set(report["admission_alone"]) == stores
+    assert all(0 < cost["p50_ms"] <= cost["p95_ms"] for cost in report["admission_alone"].values())

@@ -7,8 +7,8 @@ import pytest
 from gemini_assets.core.contracts.calls import GenerateRequest, MediaRef
 from gemini_assets.core.gateway.gemini.client import GeminiGateway, RetrySettings
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter
-from gemini_assets_tests.deploy.redis_server import RedisServer
 from gemini_devkit.emulator import EmulatorHandle
+from gemini_devkit.redis_server import RedisServer
 
 MODEL = "gemini-3.8-flash"
 FAST = RetrySettings(max_attempts=4, initial_backoff_s=0.01, max_backoff_s=0.05, timeout_s=5, breaker_failures=50)

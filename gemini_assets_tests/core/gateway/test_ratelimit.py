@@ -1,4 +1,4 @@
-"""Client-side quotas: pyrate-limiter on SQLite shared by processes, checked by the emulator."""
+"""Client-side quotas: one store (SQLite, Redis) shared by processes, checked by the emulator."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from gemini_assets.core.gateway.calling import RetrySettings
 from gemini_assets.core.gateway.ratelimit import QuotaLimiter, QuotaWaitExceeded
 from gemini_assets.core.gateway.routing import Limits
 from gemini_assets_tests.core.gateway.conftest import MODEL, make_gateway, text_request
-from gemini_assets_tests.deploy.redis_server import RedisServer
 from gemini_devkit.emulator.state import read_served_log
+from gemini_devkit.redis_server import RedisServer
 
 
 def sqlite_limiter(folder: Path, window_ms: int = 1000, margin_ms: int = 50, **limits: int) -> QuotaLimiter:
@@ -34,7 +34,7 @@ def test_acquire_waits_for_the_window_and_reports_usage(tmp_path):
     admissions = [limiter.acquire(MODEL, 1500, timeout_s=10) for _ in range(4)]
     assert time.monotonic() - started >= 0.9  # the 4th waited for the 1 s window
     assert [a.rpm_used for a in admissions[:3]] == [1, 2, 3]
-    assert admissions[0].tpm_used == 2000  # 1,500 tokens reserve two 1k units
+    assert admissions[0].tpm_used == 1500  # the estimate is reserved, token for token
     assert admissions[0].rpd_used is None  # no RPD configured
 
 
@@ -194,19 +194,26 @@ def test_a_limit_configured_30_times_too_high_is_learned_from_the_first_429s(emu
 
 
 def test_without_a_hint_the_rate_halves_once_per_burst_and_grows_back():
-    gate = ratelimit._LearnedGate(configured=100, window_s=60.0)
-    assert gate.lower(0.0, None) == 50
-    assert gate.lower(1.0, None) is None  # the same burst of 429s
-    assert gate.lower(11.0, None) == 25  # a later 429: halved again
-    assert gate.take(11.5, 1) == 0.0
-    gate.take(72.0, 1)  # a calm window later: +5% of the configured limit
-    assert gate.limit == 30
-    zero = ratelimit._LearnedGate(configured=100, window_s=60.0)
+    learned = ratelimit._LearnedLimit(configured=100, window_s=60.0)
+    assert learned.lower(0.0, None) == 50
+    assert learned.lower(1.0, None) is None  # the same burst of 429s
+    assert learned.lower(11.0, None) == 25  # a later 429: halved again
+    assert learned.effective(11.5) == 25
+    assert learned.effective(72.0) == 30  # a calm window later: +5% of the configured limit
+    zero = ratelimit._LearnedLimit(configured=100, window_s=60.0)
     assert zero.lower(0.0, 0) == 50  # a quotaValue of 0 says nothing: halved, not throttled to 1
-    hinted = ratelimit._LearnedGate(configured=100, window_s=60.0)
+    hinted = ratelimit._LearnedLimit(configured=100, window_s=60.0)
     assert hinted.lower(0.0, 10) == 10 and hinted.lower(0.5, 40) is None  # a hint above it changes nothing
-    for second in range(10):
-        assert hinted.take(1.0 + second, 1) == 0.0
-    assert hinted.take(20.0, 1) == pytest.approx(41.0)  # full: wait until the oldest call leaves the window
-    hinted.take(200.0, 1)
-    assert hinted.limit == 10  # the server said its quota: no creeping back up
+    assert hinted.effective(200.0) == 10  # the server said its quota: no creeping back up
+
+
+def test_a_learned_limit_holds_the_shared_count(tmp_path):
+    """What one worker learned applies to the count of all workers sharing the store."""
+    store = f"sqlite://{tmp_path}"
+    learner, other = (QuotaLimiter(store, {MODEL: Limits(rpm=300)}, namespace="acct") for _ in range(2))
+    for _ in range(3):
+        other.acquire(MODEL, 10, timeout_s=1)
+    learner.learn(MODEL, "rpm", 4)
+    learner.acquire(MODEL, 10, timeout_s=1)  # the 4th call of the window
+    with pytest.raises(QuotaWaitExceeded, match="rpm"):
+        learner.acquire(MODEL, 10, timeout_s=1)
