@@ -2,7 +2,8 @@
 
 GET  /_emulator/knobs   current knobs as JSON
 POST /_emulator/knobs   merge a JSON object into the knobs (400 on an unknown name or bad value)
-GET  /_emulator/stats   counters: requests, status codes, bytes received per endpoint kind, 429s
+GET  /_emulator/stats   counters: requests, status codes, bytes received per endpoint kind, 429s,
+                        upload sessions open now and the most open at once
 """
 
 from __future__ import annotations

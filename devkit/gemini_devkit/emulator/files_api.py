@@ -40,6 +40,7 @@ def start_upload(store: StateStore, request: Request) -> Response:
             "size_bytes": int(size) if size is not None else None,
         },
     )
+    store.behaviour.upload_session(+1)
     prefix = f"{request.prefix}/upload/{request.version}/files"
     url = f"{request.scheme}://{request.host}{prefix}?upload_id={upload_id}&upload_protocol=resumable"
     return Response(
@@ -104,6 +105,7 @@ def _upload_chunk(store: StateStore, request: Request) -> Response:
         if first_chunk and "finalize" not in commands and behaviour.take_session_loss():
             meta_path.unlink(missing_ok=True)  # the session is gone: every later request is a 404
             part_path.unlink(missing_ok=True)
+            behaviour.upload_session(-1)
     if "finalize" not in commands:
         return Response(headers={"X-Goog-Upload-Status": "active"})
     return _finalize(store, request, meta, meta_path, part_path, received)
@@ -157,6 +159,7 @@ def _finalize(
     resource = file_resource(stored, request.host)
     write_json_atomic(meta_path.with_suffix(".done"), resource)
     meta_path.unlink(missing_ok=True)
+    store.behaviour.upload_session(-1)
     return Response.json({"file": resource}, headers={"X-Goog-Upload-Status": "final"})
 
 

@@ -214,6 +214,15 @@ class Behaviour:
             if {"rpm", "tpm", "rpd", "minute_s", "day_s"} & set(changes):
                 self._windows.clear()
 
+    def upload_session(self, change: int) -> None:
+        """+1 when an upload session starts, -1 when it finalizes or is lost. The high-water mark
+        (``upload_sessions_open_max``) is how many uploads a client had in flight at once, the
+        signal a test of concurrent uploads needs that does not depend on timing."""
+        with self._lock:
+            now_open = self.stats.get("upload_sessions_open", 0) + change
+            self.stats["upload_sessions_open"] = now_open
+            self.stats["upload_sessions_open_max"] = max(now_open, self.stats.get("upload_sessions_open_max", 0))
+
     def take_session_loss(self) -> bool:
         """True for the next ``upload_lose_sessions`` sessions that ask (then the knob is spent)."""
         with self._lock:

@@ -9,9 +9,8 @@ through answer_batch.py and meet exactly the same validation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from gemini_assets.core.audit.journal import CallJournal
@@ -103,7 +102,7 @@ def produce_outputs(
             pool.submit(produce_output, ctx, access.for_plan(plans[i.media_id]), archive, i, plans[i.media_id], budget)
             for i in items
         ]
-        with stop_on_interrupt(pool):
+        with stopping.stop_on_interrupt(pool):
             for done, future in enumerate(as_completed(futures), start=1):
                 rows.append(future.result())
                 if budget:
@@ -111,17 +110,3 @@ def produce_outputs(
                 if progress:
                     progress(done, len(futures))
     return rows
-
-
-@contextmanager
-def stop_on_interrupt(pool: ThreadPoolExecutor) -> Iterator[None]:
-    """A terminated run (Dagster raises its interrupt, a BaseException, in this thread only) stops
-    the worker threads too: their quota waits and back-offs end within stopping.POLL_S, and items
-    not started yet are dropped; finished items are already journaled and archived."""
-    try:
-        yield
-    except BaseException as exc:
-        if not isinstance(exc, Exception):
-            stopping.request_stop()
-            pool.shutdown(wait=False, cancel_futures=True)
-        raise

@@ -7,12 +7,15 @@ the original. Then only what a call needs is uploaded, only when it is needed: a
 answer is already archived is not sent again; small images and small documents go inline; audio,
 video and anything larger than the inline limit stream from object storage to the Files API. A
 live handle for the same content is reused until shortly before its 48 h expiry
-(core/gateway/remote_files.py); FAILED processing is recorded with the reason.
+(core/gateway/remote_files.py); FAILED processing is recorded with the reason. Items are planned
+and uploaded ``concurrency`` at a time (plan_items), the plans in the items' order.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,17 +25,21 @@ from gemini_assets.core.contracts.calls import RemoteFile
 from gemini_assets.core.contracts.enums import CallMode, DeliveryMode, Endpoint, MediaKind, OutputStatus, Residency
 from gemini_assets.core.contracts.errors import SanitizeError
 from gemini_assets.core.contracts.tables import DeliveryPlan, ValidatedMediaRow
+from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.base import ModelGateway
 from gemini_assets.core.gateway.remote_files import HandleRegistry, record_upload
 from gemini_assets.core.gateway.routing import RouteDecision, route_item
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.privacy.copies import ensure_sanitized, purge_expired
 from gemini_assets.core.stages.archive import archive_key
-from gemini_assets.core.stages.context import DayContext
+from gemini_assets.core.stages.context import DayContext, progress_logger
 from gemini_assets.core.stages.models import ModelAccess
 from gemini_assets.core.storage.checks import CheckOutcome, check_partition
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+LOG_EVERY = 25
 
 ALWAYS_FILES_API = frozenset({MediaKind.AUDIO, MediaKind.VIDEO})  # long media: never base64 in a JSON body
 
@@ -48,8 +55,10 @@ def plan_day(ctx: DayContext, items: list[ValidatedMediaRow], access: ModelAcces
     """gemini_files: one delivery plan per accepted item; sanitized copies past retention purged."""
     result = DeliveryResult(purged=purge_expired(ctx.store, ctx.sanitized_retention))
     archive, handles = ResponseArchive(ctx.store), access.handles(ctx.store)
+    stopping.clear()  # a stop requested for an earlier step of this process is not this step's
     with ctx.model_calls(item.task for item in items):  # uploads and deletions: one run per day and task
-        result.plans = [plan_delivery(ctx, item, access, archive, handles) for item in items]
+        progress = progress_logger(ctx.log, "delivery plans", LOG_EVERY)
+        result.plans = plan_items(ctx, items, access, archive, handles, progress)
     result.coverage = check_partition(
         {i.media_id for i in items}, {"gemini_files": {p.media_id for p in result.plans}}, "validated_media"
     )
@@ -61,6 +70,44 @@ def plan_day(ctx: DayContext, items: list[ValidatedMediaRow], access: ModelAcces
         + item_events("delivery_decided", result.plans, "delivery", "endpoint", "model", "variant", "mode", "error")
     )
     return result
+
+
+def plan_items(
+    ctx: DayContext,
+    items: list[ValidatedMediaRow],
+    access: ModelAccess,
+    archive: ResponseArchive,
+    handles: HandleRegistry | None = None,
+    progress: Progress | None = None,
+) -> list[DeliveryPlan]:
+    """One plan per item, in the items' order, ``concurrency`` items at a time (the model calls'
+    setting: the step holds one gemini_api pool slot for both). Uploads are not admitted by the
+    quota limiter, which counts generate calls only. Items with the same content are planned in
+    turn by one worker, as they were one after the other: the first makes the sanitized copy and
+    uploads, the next reuse both, so no content is uploaded twice and the plans do not depend on
+    thread timing."""
+    by_content: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        by_content.setdefault(item.sha256, []).append(index)
+
+    def plan_group(indexes: list[int]) -> list[tuple[int, DeliveryPlan]]:
+        return [(i, plan_delivery(ctx, items[i], access, archive, handles)) for i in indexes]
+
+    plans: dict[int, DeliveryPlan] = {}
+    with ThreadPoolExecutor(max_workers=max(1, access.options.concurrency)) as pool:
+        futures = [pool.submit(plan_group, indexes) for indexes in by_content.values()]
+        try:
+            with stopping.stop_on_interrupt(pool):
+                for future in as_completed(futures):
+                    for index, plan in future.result():
+                        plans[index] = plan
+                        if progress:
+                            progress(len(plans), len(items))
+        except Exception:
+            for future in futures:  # an item failed the step: start no further uploads
+                future.cancel()
+            raise
+    return [plans[index] for index in range(len(items))]
 
 
 def plan_delivery(

@@ -22,7 +22,6 @@ from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files
 from gemini_assets.core.gateway.routing import RouteDecision, ShadowDecision, shadow_decisions
 from gemini_assets.core.output.cache import ResponseArchive
-from gemini_assets.core.stages.answer import stop_on_interrupt
 from gemini_assets.core.stages.context import DayContext, progress_logger
 from gemini_assets.core.stages.deliver import plan_delivery
 from gemini_assets.core.stages.models import ModelAccess
@@ -59,12 +58,12 @@ def shadow_day(
     progress = progress_logger(ctx.log, "challenger outputs", LOG_EVERY)
     stopping.clear()
     with ctx.model_calls({item.task for item, _ in work}):
-        # Planned one by one like gemini_files (uploads and the handle registry are sequential).
+        # Planned one by one: not yet concurrent like gemini_files (deliver.plan_items).
         jobs = [(item, [_plan(ctx, access, archive, handles, item, d) for d in decisions]) for item, decisions in work]
         result.plans = [plan for _, plans in jobs for plan in plans]
         with ThreadPoolExecutor(max_workers=max(1, access.options.concurrency)) as pool:
             futures = [pool.submit(_answer, ctx, access, archive, item, plans, budget) for item, plans in jobs]
-            with stop_on_interrupt(pool):
+            with stopping.stop_on_interrupt(pool):
                 for done, future in enumerate(as_completed(futures), start=1):
                     rows = future.result()
                     result.rows += rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from gemini_assets.core.contracts.calls import UploadProgress
 from gemini_assets.core.contracts.errors import UploadFailed
+from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.gemini.client import GeminiGateway
 from gemini_assets.core.gateway.gemini.resumable import CHUNK_BYTES, ResumableUploader, UploadSettings
 from gemini_assets.core.storage.objectstore import ObjectStore
@@ -99,6 +101,34 @@ def test_attempts_are_bounded_and_the_error_lists_them(emulator, store):
     # each cut kept 1 MiB and the next chunk resumed there; after the 4th the budget is spent
     assert error.committed == 3 * MIB
     assert emulator.stats()["upload_drops"] == 4
+
+
+def test_a_stop_request_ends_an_upload_waiting_to_resume(emulator, store):
+    """A terminated run's upload threads (gemini_files uploads concurrently) end at once, not
+    after their back-offs: the run's process can exit."""
+    land(store, "sanitized/stopped.mp4", 12 * MIB)
+    emulator.set_knobs(upload_drops=1000, upload_drop_after_bytes=MIB)
+    gateway = gateway_for(emulator, UploadSettings(initial_backoff_s=30, max_backoff_s=30))
+    outcome: list[BaseException] = []
+
+    def upload() -> None:
+        try:
+            with store.open("sanitized/stopped.mp4") as stream:
+                gateway.upload(stream, "video/mp4", "stopped")
+        except UploadFailed as exc:
+            outcome.append(exc)
+
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    deadline = time.monotonic() + 10
+    while not emulator.stats().get("upload_drops") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first chunk was cut: a back-off of up to 30 s has begun
+    stopping.request_stop()
+    uploader.join(timeout=10)
+    gateway.close()
+    assert not uploader.is_alive()
+    (failed,) = outcome
+    assert isinstance(failed, UploadFailed) and failed.failures[-1] == "the run is stopping"
 
 
 def test_lost_sessions_are_bounded_too(emulator, store):

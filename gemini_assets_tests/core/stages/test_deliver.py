@@ -7,16 +7,18 @@ from dataclasses import replace
 
 from gemini_assets.core.config import load_settings
 from gemini_assets.core.contracts.tables import ValidatedMediaRow
-from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files
+from gemini_assets.core.gateway.remote_files import HandleRegistry, recorded_uploads, release_remote_files
 from gemini_assets.core.gateway.routing import load_routing
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.stages.context import DayContext
-from gemini_assets.core.stages.deliver import plan_delivery
+from gemini_assets.core.stages.deliver import plan_day, plan_delivery
 from gemini_assets.core.stages.models import CallOptions, ModelAccess
 from gemini_assets.core.stages.outputs import produce_output
+from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets_tests.core.gateway.conftest import FAST, make_gateway
+from gemini_devkit.emulator import start_emulator
 from gemini_devkit.emulator.state import read_served_log
-from gemini_devkit.samples.media import make_audio, make_png
+from gemini_devkit.samples.media import make_audio, make_png, make_video
 from gemini_devkit.samples.realistic import mpo_jpeg
 
 DAY = "2026-11-20"
@@ -119,3 +121,66 @@ def test_a_multi_picture_jpeg_is_sent_as_its_primary_image_and_the_plan_says_so(
     assert sent.endswith(b"\xff\xd9") and len(sent) < len(original) // 2
     again = plan(store, gateway, item.model_copy(update={"media_id": "mpo-again"}))  # the copy exists: notes kept
     assert again.sanitize_notes == decided.sanitize_notes
+
+
+def comparable(plan) -> dict:
+    """A plan without what two runs cannot share: the provider's file ids, upload and expiry times."""
+    row = plan.model_dump(exclude={"remote_name", "remote_uri", "uploaded_at", "expires_at"})
+    if plan.remote_name:
+        row["decision_reason"] = row["decision_reason"].replace(plan.remote_name, "<handle>")
+    return row
+
+
+def long_media_day(store) -> list[ValidatedMediaRow]:
+    """Six distinct audio and video files (Files API, one chunk each), one of them a second time
+    under another id, and a small image that goes inline."""
+    audio = [
+        stored_item(store, make_audio("mp3", freq=300 + 100 * n), "audio", "audio/mp3", f"a{n}", "audio_summary")
+        for n in range(4)
+    ]
+    video = [
+        stored_item(store, make_video("mp4", colour=(60 * n, 30, 40)), "video", "video/mp4", f"v{n}", "video_summary")
+        for n in range(2)
+    ]
+    again = audio[0].model_copy(update={"media_id": "a0-again"})
+    return [audio[0], audio[1], stored_item(store, make_png()), audio[2], video[0], again, audio[3], video[1]]
+
+
+def test_a_day_of_long_media_uploads_concurrently_once_per_content_in_plan_order(store, emulator, tmp_path):
+    items = long_media_day(store)
+    # Every upload session stays open for at least this long on the server: enough that four
+    # workers started together overlap, whatever else the machine is doing.
+    emulator.set_knobs(upload_chunk_delay_s=1.0)
+    lines: list[str] = []
+    ctx = DayContext(store, DAY, load_settings(), log=lines.append)
+    gateway = make_gateway(emulator)
+    concurrent = ModelAccess(gateway, load_routing(), CallOptions(concurrency=4), scope="test")
+    plans = plan_day(ctx, items, concurrent).plans
+
+    stats = emulator.stats()
+    assert 2 <= stats["upload_sessions_open_max"] <= 4  # overlapping, never more than the concurrency
+    assert stats["upload_sessions_open"] == 0
+    assert stats["requests_upload"] == 2 * 6  # a start and one chunk per distinct content
+    assert [p.media_id for p in plans] == [i.media_id for i in items]
+    assert [p.delivery for p in plans] == ["files_api", "files_api", "inline", *["files_api"] * 5]
+    first, again = plans[0], plans[5]
+    assert again.remote_name == first.remote_name and "reused live handle" in again.decision_reason
+    assert again.upload_bytes == 0 and again.uploaded_at is None
+    uploaded = {p.remote_name for p in plans if p.uploaded_at}
+    assert len(uploaded) == 6 and all(p.error is None for p in plans)
+    assert all(p.remote_state == "ACTIVE" for p in plans if p.delivery == "files_api")
+    journaled = recorded_uploads(store, DAY, {"audio_summary", "video_summary"})
+    assert {r["name"] for r in journaled} == uploaded
+    assert "delivery plans 8/8" in lines
+
+    # The same day planned one item after the other, on its own storage and provider.
+    other_store = ObjectStore(str(tmp_path / "sequential-storage"))
+    sequential_items = long_media_day(other_store)
+    other = start_emulator(tmp_path / "sequential-emulator", knobs={})
+    try:
+        one_at_a_time = ModelAccess(make_gateway(other), load_routing(), CallOptions(concurrency=1), scope="test")
+        expected = plan_day(DayContext(other_store, DAY, load_settings()), sequential_items, one_at_a_time).plans
+        assert other.stats()["upload_sessions_open_max"] == 1
+    finally:
+        other.stop()
+    assert [comparable(p) for p in plans] == [comparable(p) for p in expected]

@@ -25,6 +25,7 @@ from gemini_assets.core.contracts.calls import (
     UploadProgressCallback,
 )
 from gemini_assets.core.contracts.enums import Backend, Provider
+from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.calling import Answer, CallingGateway, Failure, RetrySettings
 from gemini_assets.core.gateway.gemini import batch, wire
 from gemini_assets.core.gateway.gemini.resumable import ResumableUploader, UploadSettings
@@ -109,7 +110,8 @@ class GeminiGateway(CallingGateway):
         """Poll PROCESSING with exponential backoff until ACTIVE or FAILED (or the wait is over)."""
         deadline, delay = time.monotonic() + self.retry.file_poll_max_s, 0.2
         while remote.state == types.FileState.PROCESSING and time.monotonic() < deadline and remote.name:
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            if stopping.pause(min(delay, max(0.0, deadline - time.monotonic()))):
+                break  # still PROCESSING: the plan says so, and the run is ending anyway
             delay = min(delay * 2, 10.0)
             remote = self.client.files.get(name=remote.name)
         return remote

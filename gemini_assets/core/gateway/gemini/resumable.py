@@ -32,6 +32,7 @@ from google.genai import errors
 
 from gemini_assets.core.contracts.calls import UploadProgress, UploadProgressCallback
 from gemini_assets.core.contracts.errors import GeminiAssetsError, UploadFailed
+from gemini_assets.core.gateway import stopping
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,8 @@ class _Upload:
     def _send_all(self) -> UploadOutcome:
         url = self._new_session()
         while True:
+            if stopping.stop_requested():  # a terminated run: its upload threads end within a chunk
+                self._give_up("the run is stopping")
             self.stream.seek(self.start_at + self.committed)
             chunk = self.stream.read(CHUNK_BYTES)
             final = self.committed + len(chunk) >= self.size
@@ -248,7 +251,8 @@ class _Upload:
         if backoff:
             s = self.settings
             ceiling = min(s.max_backoff_s, s.initial_backoff_s * 2 ** (len(self.failures) - 1))
-            time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
+            if stopping.pause(random.uniform(0, ceiling)):  # noqa: S311 - jitter, not security
+                self._give_up("the run is stopping")
 
     def _give_up(self, why: str) -> None:
         if not self.failures or self.failures[-1] != why:
