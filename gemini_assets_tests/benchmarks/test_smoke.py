@@ -18,6 +18,7 @@ TINY = {
     "gateway_throughput.py": ["--items", "12", "--baseline-items", "2", "--concurrency", "4"],
     "upload_resume.py": ["--gib", "0.03", "--drops", "2"],
     "gateway_overhead.py": ["--calls", "5", "--admissions", "20"],
+    "shared_quota.py": ["--rpm", "10", "--window-s", "2", "--items", "8"],
 }
 
 pytestmark = pytest.mark.slow
@@ -98,3 +99,11 @@ def test_gateway_overhead(tmp_path):
     assert all(report[name]["p50_ms"] > 0 for name in paths)
     assert set(report["admission_alone"]) == stores
     assert all(0 < cost["p50_ms"] <= cost["p95_ms"] for cost in report["admission_alone"].values())
+
+
+def test_shared_quota(tmp_path):
+    (report,) = run("shared_quota.py", tmp_path)
+    for name in ("configured_equals_real", "configured_30x_real"):
+        assert report[name]["ok"] == 16 and len(report[name]["workers"]) == 2
+    at_quota = report["configured_equals_real"]
+    assert at_quota["served_ok_per_window"].get("max_in_window", 0) <= 10  # one quota held by both workers
