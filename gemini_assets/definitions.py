@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import dagster as dg
 
+from gemini_assets.core.config import load_executor_settings
 from gemini_assets.defs import batches, compare, costs, gemini, ingest, records
+from gemini_assets.defs.executors import pipeline_executor
 from gemini_assets.defs.jobs import daily_pipeline, daily_schedule
 from gemini_assets.defs.reaper import dead_run_reaper
 from gemini_assets.defs.resources import default_resources
@@ -42,4 +44,6 @@ defs = dg.Definitions(
     schedules=[daily_schedule],
     sensors=[landing_sensor, dead_run_reaper],
     resources=default_resources(),
+    # Every job, daily_pipeline and the asset backfills' implicit job alike.
+    executor=pipeline_executor(load_executor_settings()),
 )

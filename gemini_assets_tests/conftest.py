@@ -20,6 +20,9 @@ def isolated_env(tmp_path, monkeypatch):
         "GEMINI_ASSETS_S3_ENDPOINT",
         "GEMINI_ASSETS_BACKEND",
         "GEMINI_EMULATOR_KNOBS",
+        "GEMINI_ASSETS_EXECUTOR",
+        "GEMINI_ASSETS_CELERY_BROKER",
+        "GEMINI_ASSETS_CELERY_BACKEND",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GEMINI_ASSETS_STORAGE", str(tmp_path / "storage"))

@@ -15,6 +15,7 @@ import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError
@@ -141,6 +142,69 @@ class Settings(BaseSettings):
 
     def audit_key_path(self) -> Path:
         return self.audit_key_file or self.home / ".config" / "gemini_assets" / "audit_ed25519.pem"
+
+
+class Executor(StrEnum):
+    """Where the steps of a run execute."""
+
+    MULTIPROCESS = "multiprocess"  # Dagster's default: a child process per step on the run's host
+    CELERY = "celery"  # each step a Celery task, taken by `dagster-celery worker` processes on any host
+
+
+class ExecutorSettings(BaseSettings):
+    """The executor of every job, read when the code location loads (definitions.py).
+
+    Apart from Settings, which steps read: a bad value among the step settings must keep failing
+    at the step that needs it (with its run and its reason), not take the whole location down.
+    Broker URLs may carry a password, hence SecretStr.
+    """
+
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", frozen=True, populate_by_name=True)
+
+    executor: Executor = Field(
+        Executor.MULTIPROCESS,
+        validation_alias="GEMINI_ASSETS_EXECUTOR",
+        description="multiprocess (default, one host) | celery (steps on dagster-celery workers, docs/deploy.md)",
+    )
+    celery_broker: SecretStr | None = Field(
+        None,
+        validation_alias="GEMINI_ASSETS_CELERY_BROKER",
+        description="Celery broker URL, e.g. redis://broker:6379/1 (needed with GEMINI_ASSETS_EXECUTOR=celery)",
+    )
+    celery_backend: SecretStr | None = Field(
+        None,
+        validation_alias="GEMINI_ASSETS_CELERY_BACKEND",
+        description="Celery result backend URL, e.g. redis://broker:6379/2 (rpc:// with RabbitMQ)",
+    )
+
+    def celery_urls(self) -> tuple[str, str]:
+        """(broker, result backend); raises naming every variable still to set."""
+        # Unset, dagster-celery falls back to amqp://guest@localhost and rpc://: runs would queue
+        # their steps where no worker of this deployment listens.
+        wanted = (
+            ("GEMINI_ASSETS_CELERY_BROKER", self.celery_broker, "the broker the workers listen on", "6379/1"),
+            ("GEMINI_ASSETS_CELERY_BACKEND", self.celery_backend, "where the workers put step results", "6379/2"),
+        )
+        missing = [f"{name} ({what}, e.g. redis://broker:{db})" for name, value, what, db in wanted if value is None]
+        if self.celery_broker is None or self.celery_backend is None:
+            raise ConfigurationError("GEMINI_ASSETS_EXECUTOR=celery needs " + " and ".join(missing))
+        return self.celery_broker.get_secret_value(), self.celery_backend.get_secret_value()
+
+
+def load_executor_settings() -> ExecutorSettings:
+    """The executor choice; celery without its broker or result backend fails here, when the
+    definitions load, naming the variable to set."""
+    try:
+        chosen = ExecutorSettings()
+    except ValidationError as exc:
+        allowed = " or ".join(e.value for e in Executor)
+        given = exc.errors()[0].get("input")
+        raise ConfigurationError(
+            f"invalid environment: GEMINI_ASSETS_EXECUTOR must be {allowed}, not {given!r}"
+        ) from None
+    if chosen.executor is Executor.CELERY:
+        chosen.celery_urls()  # at load, not when the first run is already queued
+    return chosen
 
 
 def load_settings(**overrides: object) -> Settings:
