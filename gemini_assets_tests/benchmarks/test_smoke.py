@@ -97,7 +97,7 @@ def test_gateway_overhead(tmp_path):
     paths = {"bare_sdk", "gateway_no_limiter"} | {f"gateway_{store}_limiter" for store in stores}
     assert paths <= set(report) and report["bare_sdk"]["overhead_p50_ms"] == 0
     assert all(report[name]["p50_ms"] > 0 for name in paths)
-    assert set(report["admission_alone"]) == stores
+    assert set(report["admission_alone"]) == stores == set(report["store_round_trip"])
     assert all(0 < cost["p50_ms"] <= cost["p95_ms"] for cost in report["admission_alone"].values())
 
 

@@ -64,6 +64,10 @@ class EmulatorServer(ThreadingHTTPServer):
 
 class EmulatorRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's HTTP clients expect
+    # TCP_NODELAY: headers and body leave in separate writes; with Nagle on, a connection could
+    # fall into a pattern where every answer waited ~40 ms for the client's delayed ACK (seen as
+    # bimodal latencies in benchmarks/gateway_overhead.py), which no production server shows.
+    disable_nagle_algorithm = True
     server: EmulatorServer
 
     def do_GET(self) -> None:

@@ -39,6 +39,7 @@ class Verdict:
     admitted: bool
     used: dict[str, int]  # per dimension: the window's total after this call (admitted) or now (refused)
     wait_ms: dict[str, int] = field(default_factory=dict)  # refused dimensions: ms until the weight fits
+    stamp_ms: int = 0  # the store's clock at the admission: the entries' timestamp (refund() needs it)
 
 
 class QuotaStore(Protocol):
@@ -46,10 +47,15 @@ class QuotaStore(Protocol):
         """Record the call in every dimension of ``key`` if it fits all of them, else in none."""
         ...
 
+    def refund(self, key: str, stamp_ms: int, demands: Sequence[Demand]) -> None:
+        """Give back part of an admission made at ``stamp_ms`` (a lease's unused remainder): a
+        negative entry with the same timestamp, so it leaves the window together with it."""
+        ...
+
     def close(self) -> None: ...
 
 
-def wait_until_fits(entries: Iterable[tuple[int, int]], total: int, demand: Demand, now_ms: int) -> int:
+def wait_until_fits(entries: Iterable[Sequence[int]], total: int, demand: Demand, now_ms: int) -> int:
     """Ms until enough of the oldest entries leave the window for ``demand`` to fit."""
     needed, freed = total + demand.weight - demand.limit, 0
     for stamp, weight in entries:
@@ -63,7 +69,7 @@ class MemoryQuotaStore:
     """One process (GEMINI_ASSETS_LIMITER=memory)."""
 
     def __init__(self) -> None:
-        self._logs: dict[str, deque[tuple[int, int]]] = {}
+        self._logs: dict[str, deque[list[int]]] = {}  # [stamp, weight], oldest first
         self._totals: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -84,10 +90,21 @@ class MemoryQuotaStore:
                 return Verdict(False, used, waits)
             for demand in demands:
                 name = f"{key}:{demand.dimension}"
-                self._logs[name].append((now, demand.weight))
+                self._logs[name].append([now, demand.weight])
                 self._totals[name] += demand.weight
                 used[demand.dimension] += demand.weight
-        return Verdict(True, used)
+        return Verdict(True, used, stamp_ms=now)
+
+    def refund(self, key: str, stamp_ms: int, demands: Sequence[Demand]) -> None:
+        with self._lock:
+            for demand in demands:
+                name = f"{key}:{demand.dimension}"
+                for entry in reversed(self._logs.get(name, ())):  # a lease is recent: near the end
+                    if entry[0] == stamp_ms:
+                        taken = min(entry[1], demand.weight)
+                        entry[1] -= taken
+                        self._totals[name] -= taken
+                        break
 
     def close(self) -> None:
         pass
@@ -136,7 +153,17 @@ class _SqlLog:
             used[demand.dimension] += demand.weight
             cursor.execute(self.record, (name, now, demand.weight))
             cursor.execute(self.set_total, (name, used[demand.dimension]))
-        return Verdict(True, used)
+        return Verdict(True, used, stamp_ms=now)
+
+    def refund(self, cursor: Any, key: str, stamp_ms: int, demands: Sequence[Demand], now: int) -> None:
+        for demand in demands:
+            if stamp_ms <= now - demand.window_ms:
+                continue  # the admission has left its window already: nothing left to give back
+            name = f"{key}:{demand.dimension}"
+            cursor.execute(self.record, (name, stamp_ms, -demand.weight))
+            cursor.execute(self.total, (name,))
+            row = cursor.fetchone()
+            cursor.execute(self.set_total, (name, (int(row[0]) if row else 0) - demand.weight))
 
 
 class SQLiteQuotaStore:
@@ -160,16 +187,23 @@ class SQLiteQuotaStore:
                 self._conn.execute(statement)
 
     def admit(self, key: str, demands: Sequence[Demand]) -> Verdict:
+        verdict: Verdict = self._in_transaction(self._sql.admit, key, demands)
+        return verdict
+
+    def refund(self, key: str, stamp_ms: int, demands: Sequence[Demand]) -> None:
+        self._in_transaction(lambda cursor, k, d, now: self._sql.refund(cursor, k, stamp_ms, d, now), key, demands)
+
+    def _in_transaction(self, work: Any, key: str, demands: Sequence[Demand]) -> Any:
         with self._lock:
             cursor = self._conn.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                verdict = self._sql.admit(cursor, key, demands, int(time.time() * 1000))
+                result = work(cursor, key, demands, int(time.time() * 1000))
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
             cursor.execute("COMMIT")
-            return verdict
+            return result
 
     def close(self) -> None:
         with self._lock:
@@ -194,13 +228,20 @@ class PostgresQuotaStore:
                     pass  # another worker created it at the same moment (IF NOT EXISTS is not atomic)
 
     def admit(self, key: str, demands: Sequence[Demand]) -> Verdict:
+        verdict: Verdict = self._locked(self._sql.admit, key, demands)
+        return verdict
+
+    def refund(self, key: str, stamp_ms: int, demands: Sequence[Demand]) -> None:
+        self._locked(lambda cursor, k, d, now: self._sql.refund(cursor, k, stamp_ms, d, now), key, demands)
+
+    def _locked(self, work: Any, key: str, demands: Sequence[Demand]) -> Any:
         with self.pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(%s)), (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
                 (key,),
             )
             now = int(cursor.fetchone()[1])
-            return self._sql.admit(cursor, key, demands, now)
+            return work(cursor, key, demands, now)
 
     def close(self) -> None:
         self.pool.close()
@@ -221,7 +262,7 @@ for i = 1, n do
   if redis.call('EXISTS', log) == 0 then total = 0 end
   local expired = redis.call('ZRANGEBYSCORE', log, '-inf', now - window)
   if #expired > 0 then
-    for _, member in ipairs(expired) do total = total - tonumber(string.match(member, ':(%d+)$')) end
+    for _, member in ipairs(expired) do total = total - tonumber(string.match(member, ':(-?%d+)$')) end
     redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
     redis.call('SET', tot, total, 'KEEPTTL')
   end
@@ -231,7 +272,7 @@ for i = 1, n do
     local needed, freed, entries = total + weight - limit, 0, redis.call('ZRANGE', log, 0, -1, 'WITHSCORES')
     waits[i] = window
     for j = 1, #entries, 2 do
-      freed = freed + tonumber(string.match(entries[j], ':(%d+)$'))
+      freed = freed + tonumber(string.match(entries[j], ':(-?%d+)$'))
       if freed >= needed then
         waits[i] = math.max(1, tonumber(entries[j + 1]) + window - now + 1)
         break
@@ -249,10 +290,28 @@ if not refused then
     redis.call('PEXPIRE', KEYS[2 * i - 1], window * 2)
   end
 end
-local out = {refused and 0 or 1}
+local out = {refused and 0 or 1, now}
 for i = 1, n do out[#out + 1] = used[i] end
 for i = 1, n do out[#out + 1] = waits[i] end
 return out
+"""
+
+# A negative entry stamped like the admission it gives back (ARGV[1]); per dimension KEYS as
+# above and ARGV window, weight.
+_REFUND_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local stamp = tonumber(ARGV[1])
+local n = (#ARGV - 1) / 2
+local seq = redis.call('INCR', KEYS[2 * n + 1])
+for i = 1, n do
+  local window, weight = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  if stamp > now - window and redis.call('EXISTS', KEYS[2 * i - 1]) == 1 then
+    redis.call('ZADD', KEYS[2 * i - 1], stamp, stamp .. ':' .. seq .. ':-' .. weight)
+    redis.call('SET', KEYS[2 * i], tonumber(redis.call('GET', KEYS[2 * i]) or '0') - weight, 'KEEPTTL')
+  end
+end
+return n
 """
 
 
@@ -263,17 +322,26 @@ class RedisQuotaStore:
         from redis import Redis  # optional dependency: pip install redis
 
         self.redis: Any = Redis.from_url(url)
-        self._script = self.redis.register_script(_ADMIT_LUA)
+        self._admit = self.redis.register_script(_ADMIT_LUA)
+        self._refund = self.redis.register_script(_REFUND_LUA)
 
     def admit(self, key: str, demands: Sequence[Demand]) -> Verdict:
+        args = [value for d in demands for value in (d.window_ms, d.limit, d.weight)]
+        reply = [int(value) for value in self._admit(keys=self._keys(key, demands), args=args)]
+        count = len(demands)
+        used = {d.dimension: reply[2 + i] for i, d in enumerate(demands)}
+        waits = {d.dimension: reply[2 + count + i] for i, d in enumerate(demands) if reply[2 + count + i] >= 0}
+        return Verdict(bool(reply[0]), used, waits, stamp_ms=reply[1])
+
+    def refund(self, key: str, stamp_ms: int, demands: Sequence[Demand]) -> None:
+        args = [stamp_ms, *(value for d in demands for value in (d.window_ms, d.weight))]
+        self._refund(keys=self._keys(key, demands), args=args)
+
+    @staticmethod
+    def _keys(key: str, demands: Sequence[Demand]) -> list[str]:
         tag = "{" + key + "}"  # one hash slot for all keys of a model (Redis Cluster)
         keys = [f"quota:{tag}:{d.dimension}:{part}" for d in demands for part in ("log", "total")]
-        args = [value for d in demands for value in (d.window_ms, d.limit, d.weight)]
-        reply = [int(value) for value in self._script(keys=[*keys, f"quota:{tag}:seq"], args=args)]
-        count = len(demands)
-        used = {d.dimension: reply[1 + i] for i, d in enumerate(demands)}
-        waits = {d.dimension: reply[1 + count + i] for i, d in enumerate(demands) if reply[1 + count + i] >= 0}
-        return Verdict(bool(reply[0]), used, waits)
+        return [*keys, f"quota:{tag}:seq"]
 
     def close(self) -> None:
         self.redis.close()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from gemini_assets.core.contracts.errors import CallCancelled, QuotaExhausted, QuotaWaitExceeded
 from gemini_assets.core.gateway import stopping
+from gemini_assets.core.gateway.quota_lease import LeaseBook, Refund, scaled
 from gemini_assets.core.gateway.quota_store import Demand, QuotaStore, quota_store
 from gemini_assets.core.gateway.routing import Limits
 
@@ -30,6 +31,7 @@ DECREASE_EVERY = 1 / 6  # of a window: 429s closer together than this are one bu
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
+LEASE_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class QuotaLimiter:
         self._store: QuotaStore | None = None
         self._spent_until: dict[str, datetime] = {}
         self._learned: dict[tuple[str, str], _LearnedLimit] = {}
+        # Half the margin: a call from a lease reaches the server inside the window it was counted in.
+        self._leases = LeaseBook(lifetime_s=min(LEASE_S, margin_ms / 2000))
         self._lock = threading.Lock()
 
     def limits_for(self, model: str) -> Limits:
@@ -124,6 +128,9 @@ class QuotaLimiter:
         if not demands:
             return Admission(None, None, None, 0.0)
         store, key, logged = self._shared_store(), self._key(model), False
+        leased = self._from_lease(store, key, demands)
+        if leased is not None:
+            return Admission(leased.get("rpm"), leased.get("tpm"), leased.get("rpd"), 0.0)
         while True:
             verdict = store.admit(key, demands)
             if verdict.admitted:
@@ -182,9 +189,37 @@ class QuotaLimiter:
 
     def close(self) -> None:
         with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            refunds = [(key, self._leases.release(key)) for key in self._leases.live_keys()]
+            store, self._store = self._store, None
+        if store is not None:
+            for key, refund in refunds:  # slots reserved but not used go back to the other workers
+                self._refund(store, key, refund)
+            store.close()
+
+    def _from_lease(self, store: QuotaStore, key: str, demands: list[Demand]) -> dict[str, int] | None:
+        """This call's usage when a lease (quota_lease.py) admits it, else None: admit one call."""
+        now = time.monotonic()
+        with self._lock:
+            usage = self._leases.take(key, demands, now)
+            if usage is not None:
+                return usage
+            stale = self._leases.release(key)
+            calls = self._leases.size(key, demands)
+        self._refund(store, key, stale)
+        if calls < 2:
+            return None
+        verdict = store.admit(key, scaled(demands, calls))
+        if not verdict.admitted:  # near the limit: no lease, the single call waits as usual
+            return None
+        with self._lock:
+            usage, displaced = self._leases.open(key, verdict.stamp_ms, verdict.used, demands, calls, now)
+        self._refund(store, key, displaced)
+        return usage
+
+    @staticmethod
+    def _refund(store: QuotaStore, key: str, refund: Refund | None) -> None:
+        if refund is not None and refund.demands:
+            store.refund(key, refund.stamp_ms, refund.demands)
 
     def _spent(self, model: str, resets_at: datetime) -> QuotaExhausted:
         with self._lock:

@@ -51,3 +51,14 @@ def test_entries_leave_their_window_and_their_weight_with_them(store):
     time.sleep(refused.wait_ms["rpm"] / 1000 + 0.05)
     again = store.admit("m", [demand])
     assert again.admitted and again.used == {"rpm": 1}  # both old entries expired, total back to 0 + 1
+
+
+def test_a_refund_gives_back_part_of_an_admission_until_it_leaves_the_window(store):
+    lease = store.admit("m", [Demand("rpm", 400, 10, 6)])
+    assert lease.admitted and lease.stamp_ms > 0
+    store.refund("m", lease.stamp_ms, [Demand("rpm", 400, 0, 4)])  # 2 of the 6 were used
+    after = store.admit("m", [Demand("rpm", 400, 10, 8)])
+    assert after.admitted and after.used == {"rpm": 10}  # 2 kept + 8: the refund made room
+    time.sleep(0.45)
+    again = store.admit("m", [Demand("rpm", 400, 10, 1)])
+    assert again.used == {"rpm": 1}  # the lease left its window with its refund: nothing negative stays

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -217,3 +218,18 @@ def test_a_learned_limit_holds_the_shared_count(tmp_path):
     learner.acquire(MODEL, 10, timeout_s=1)  # the 4th call of the window
     with pytest.raises(QuotaWaitExceeded, match="rpm"):
         learner.acquire(MODEL, 10, timeout_s=1)
+
+
+def test_a_busy_process_takes_leases_and_gives_back_what_it_did_not_use(tmp_path):
+    """Most calls of a busy process are admitted from a lease (no store round trip); the counts
+    stay exact for the other workers: what a lease did not use is refunded when it ends."""
+    store = f"sqlite://{tmp_path}"
+    busy = QuotaLimiter(store, {MODEL: Limits(rpm=1000, rpd=100_000)}, namespace="acct")
+    other = QuotaLimiter(store, {MODEL: Limits(rpm=1000, rpd=100_000)}, namespace="acct")
+    admissions = [busy.acquire(MODEL, 10, timeout_s=1) for _ in range(40)]
+    assert [a.rpm_used for a in admissions] == list(range(1, 41))  # this process's calls, one by one
+    with sqlite3.connect(tmp_path / "quota.sqlite") as connection:
+        (entries,) = connection.execute("SELECT COUNT(*) FROM quota_log WHERE key LIKE '%:rpm'").fetchone()
+    assert entries < 20  # leases of up to 8 calls: far fewer store admissions than calls
+    busy.close()  # the open lease's unused slots go back
+    assert other.acquire(MODEL, 10, timeout_s=1).rpm_used == 41
