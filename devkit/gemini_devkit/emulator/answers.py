@@ -133,7 +133,10 @@ def _fill_array(ctx: _Context, node: dict[str, Any], name: str, depth: int) -> l
     values = enum_values(items)
     colors = _colors(ctx)
     result: list[Any]
-    if values:
+    labelled = _labelled_fields(ctx, items, depth)
+    if labelled is not None:
+        result, spare = labelled, []
+    elif values:
         result = _fact_matches(ctx, values) if _is_color_name(name) else []
         result = [v for v in result if _norm(v) in colors] or [_choose_enum(ctx, values)]
         spare = [v for v in values if v not in result]
@@ -146,6 +149,26 @@ def _fill_array(ctx: _Context, node: dict[str, Any], name: str, depth: int) -> l
     while len(result) < low:
         result.append(spare.pop(0) if spare else result[-1])
     return result[:high] if high is not None else result
+
+
+def _labelled_fields(ctx: _Context, items: dict[str, Any], depth: int) -> list[dict[str, Any]] | None:
+    """A document's ``Label: value`` lines, for an array of objects with a name and a value
+    property (``key_fields``); None when the request has no such document or the items differ."""
+    document = ctx.prompt.first_document
+    if document is None or not document.fields or type_of(items) != "object":
+        return None
+    properties = dict(ordered_properties(items))
+    label = next((p for p in properties if any(k in p.lower() for k in ("name", "label", "key"))), None)
+    value = next((p for p in properties if "value" in p.lower()), None)
+    if label is None or value is None or label == value:
+        return None
+    result = []
+    for text_label, text_value in document.fields:
+        entry = {prop: _fill(ctx, sub, prop, depth + 2) for prop, sub in properties.items()}
+        entry[label] = bounded_text(resolve(properties[label], ctx.root), text_label)
+        entry[value] = bounded_text(resolve(properties[value], ctx.root), text_value)
+        result.append(entry)
+    return result
 
 
 def _colors(ctx: _Context) -> list[str]:
@@ -189,7 +212,11 @@ def _clamp(node: dict[str, Any], value: float, kind: str, default_high: float | 
 
 
 def _fill_string(ctx: _Context, node: dict[str, Any], name: str) -> str:
-    text = _string_for(ctx, node, name.lower())
+    return bounded_text(node, _string_for(ctx, node, name.lower()))
+
+
+def bounded_text(node: dict[str, Any], text: str) -> str:
+    """``text`` cut to the schema's maxLength, padded to its minLength."""
     high = int_bound(node, "maxLength", "max_length")
     low = int_bound(node, "minLength", "min_length") or 0
     if high is not None and len(text) > high:
@@ -208,6 +235,9 @@ def _string_for(ctx: _Context, node: dict[str, Any], name: str) -> str:
         return describe(prompt)
     if _is_color_name(name):
         return image.colors[0] if image else "unknown"
+    document = prompt.first_document
+    if "title" in name and document is not None and document.title:
+        return document.title
     if any(key in name for key in ("name", "title", "product")):
         return product_phrase(prompt)
     if image is not None:

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from .answers import choose_enum_value, describe, fill_schema
+from .degrade import degrade_text
 from .errors import ApiError, invalid
 from .faults import apply_shape, requested_shape
 from .prompt import Prompt, parse_prompt
 from .protocol import Request, Response, pick
+from .schema import response_format
 from .state import StateStore, rfc3339, utc_now
 from .tokens import prompt_token_details, text_tokens, usage_metadata
 
@@ -69,7 +71,8 @@ def answer_document(
     details = prompt_token_details(prompt, model, pick(config, "mediaResolution", "media_resolution"))
     # Knobs: injected errors, quotas (429 with RetryInfo), latency; see knobs.py.
     scripted = store.behaviour.before_answer(model, sum(int(d["tokenCount"]) for d in details)) if online else None
-    text = answer_text(prompt, config)
+    # Worse answers for a chosen model or prompt (the degrade knob), before any shape is applied.
+    text = degrade_text(answer_text(prompt, config), prompt, config, model, store.behaviour)
     finish = "STOP"
     limit = pick(config, "maxOutputTokens", "max_output_tokens")
     if limit is not None and text_tokens(text) > int(limit):
@@ -95,14 +98,11 @@ def answer_document(
 
 
 def answer_text(prompt: Prompt, config: dict[str, Any]) -> str:
-    mime = str(pick(config, "responseMimeType", "response_mime_type", default="text/plain")).lower()
-    json_schema = pick(config, "responseJsonSchema", "response_json_schema", "_responseJsonSchema")
-    open_api_schema = pick(config, "responseSchema", "response_schema")
-    schema = json_schema if isinstance(json_schema, dict) else open_api_schema
-    if mime == "text/x.enum" and isinstance(schema, dict):
+    mime, schema = response_format(config)
+    if mime == "text/x.enum" and schema is not None:
         return str(choose_enum_value(prompt, schema))
     if mime == "application/json":
-        if isinstance(schema, dict):
+        if schema is not None:
             return json.dumps(fill_schema(prompt, schema))
         return json.dumps({"description": describe(prompt)})
     return describe(prompt)

@@ -18,6 +18,11 @@ Script entries:
   "truncate"             the answer is cut in half as if the output budget ran out: OpenAI
                          ``finish_reason: "length"``, Anthropic ``stop_reason: "max_tokens"``,
                          Gemini ``finishReason: MAX_TOKENS``.
+
+``degrade`` makes a chosen model and/or prompt version answer worse (degrade.py), in every wire
+format and in batch lines: a list of rules, the first that matches a request applies,
+  {"model": "gemini-x", "prompt_contains": "a phrase", "wrong_rate": 0.5, "confidence": 0.95}
+(at least one of model / prompt_contains; wrong_rate required; confidence defaults to 0.95).
 """
 
 from __future__ import annotations
@@ -101,6 +106,8 @@ class Knobs:
     upload_drop_after_bytes: int = 1024 * 1024  # ... after this many of their bytes (kept: query reports them)
     upload_lose_sessions: int = 0  # this many upload sessions vanish after their first chunk (404 from then on)
     upload_chunk_delay_s: float = 0.0  # each upload chunk is acknowledged this long after it arrived
+    # Answer quality (degrade.py): rules that make a chosen model and/or prompt answer worse.
+    degrade: list[dict[str, Any]] = field(default_factory=list)
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -137,12 +144,52 @@ class Knobs:
         for code in self.error_codes:
             if isinstance(code, bool) or code not in SCRIPT_CODES:
                 raise ValueError(f"error_codes entries are among {sorted(SCRIPT_CODES)}, not {code!r}")
+        degrade_rules(self.degrade)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def _annotation(self, name: str) -> str:
         return str(next(f.type for f in fields(self) if f.name == name))
+
+
+@dataclass(frozen=True)
+class DegradeRule:
+    """One entry of the ``degrade`` knob (matching and effect: degrade.py)."""
+
+    wrong_rate: float
+    model: str | None = None
+    prompt_contains: str | None = None
+    confidence: float = 0.95
+
+    def matches(self, model: str, texts: list[str]) -> bool:
+        if self.model is not None and self.model != model:
+            return False
+        return self.prompt_contains is None or any(self.prompt_contains in text for text in texts)
+
+
+def degrade_rules(entries: list[Any]) -> list[DegradeRule]:
+    """The ``degrade`` knob's rules; ValueError saying which entry is wrong and why."""
+    rules = []
+    for index, entry in enumerate(entries):
+        where = f"degrade[{index}]"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} must be an object, not {entry!r}")
+        known = sorted(f.name for f in fields(DegradeRule))
+        unknown = sorted(set(entry) - set(known))
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {unknown}; known: {', '.join(known)}")
+        for key in ("model", "prompt_contains"):
+            if entry.get(key) is not None and (not isinstance(entry[key], str) or not entry[key]):
+                raise ValueError(f"{where}.{key} must be a non-empty string")
+        if entry.get("model") is None and entry.get("prompt_contains") is None:
+            raise ValueError(f"{where} names no model and no prompt_contains: it would degrade every answer")
+        for key in ("wrong_rate", "confidence"):
+            value = entry.get(key, 0.95 if key == "confidence" else None)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(f"{where}.{key} must be a number in 0..1, not {value!r}")
+        rules.append(DegradeRule(**entry))
+    return rules
 
 
 def _check_type(name: str, value: Any, annotation: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ class DocumentFacts:
     pages: int
     title: str
     first_line: str
+    # "Label: value" lines of the first page, in order: what a document's labelled fields are.
+    fields: tuple[tuple[str, str], ...] = ()
 
     def sentence(self) -> str:
         pages = f"{self.pages} page" + ("s" if self.pages != 1 else "")
@@ -276,7 +279,17 @@ def analyze_pdf(source: bytes | Path) -> DocumentFacts:
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types for corrupt input
         raise invalid(f"Unable to process input document. ({type(exc).__name__})") from None
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return DocumentFacts(pages=pages, title=title[:80], first_line=first_line[:80])
+    return DocumentFacts(pages=pages, title=title[:80], first_line=first_line[:80], fields=labelled_lines(text))
+
+
+_LABELLED = re.compile(r"^\s*([A-Za-z][^:]{0,59}?)\s*:\s+(\S.*?)\s*$")
+MAX_FIELDS = 50
+
+
+def labelled_lines(text: str) -> tuple[tuple[str, str], ...]:
+    """``Label: value`` lines (a short label starting with a letter, then a colon and a space)."""
+    found = (_LABELLED.match(line) for line in text.splitlines())
+    return tuple((match.group(1), match.group(2)) for match in found if match)[:MAX_FIELDS]
 
 
 def analyze_image(data: bytes) -> ImageFacts:

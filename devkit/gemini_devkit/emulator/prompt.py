@@ -38,6 +38,10 @@ class Prompt:
     def first_image(self):
         return next((m.image for m in self.media if m.image is not None), None)
 
+    @property
+    def first_document(self):
+        return next((m.document for m in self.media if m.document is not None), None)
+
 
 def parse_prompt(store: StateStore, body: dict[str, Any]) -> Prompt:
     contents = pick(body, "contents")

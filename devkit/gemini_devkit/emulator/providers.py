@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from .degrade import degrade_text
 from .errors import ApiError, InjectedError
 from .faults import apply_shape, shape_in
 from .generate import answer_text
@@ -205,7 +206,7 @@ def draft_answer(
     if shape == "refusal":
         text, outcome = refusal_text, REFUSED
     else:
-        text, outcome = answer_text(prompt, config), COMPLETE
+        text, outcome = degrade_text(answer_text(prompt, config), prompt, config, call.model, behaviour), COMPLETE
         if asked and shape is None:
             text = apply_shape(asked, text).text or ""
         if shape == "truncate":

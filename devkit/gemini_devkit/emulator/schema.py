@@ -122,3 +122,13 @@ def _num(value: Any) -> float | None:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def response_format(config: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """The answer's MIME type (lower case) and the schema it must follow, if any, from a
+    generation config (JSON Schema wins over the OpenAPI ``responseSchema``)."""
+    mime = str(pick(config, "responseMimeType", "response_mime_type", default="text/plain")).lower()
+    json_schema = pick(config, "responseJsonSchema", "response_json_schema", "_responseJsonSchema")
+    open_api_schema = pick(config, "responseSchema", "response_schema")
+    schema = json_schema if isinstance(json_schema, dict) else open_api_schema
+    return mime, schema if isinstance(schema, dict) else None

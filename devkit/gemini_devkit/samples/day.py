@@ -13,7 +13,8 @@ import io
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -62,10 +63,26 @@ DOCUMENTS = [  # (document type, title, labelled fields)
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One generated upload and what is true of it, in the task's answer fields.
+
+    ``expected`` names only the facts the generator put in (the product and its colour, the
+    document's title and labelled lines, no speech in a clip): free-text fields such as a summary
+    have no single right wording and are left out. These are the golden labels of the demo.
+    """
+
+    name: str
+    data: bytes
+    sidecar: dict[str, Any]
+    expected: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class SeedSummary:
     valid: int
     invalid: int
     keys: list[str]
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # landing key -> Sample.expected
 
 
 def _draw_product(
@@ -121,7 +138,14 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def _valid_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+def _drawn_colours(colour_name: str, shape: str) -> list[str]:
+    """The colours a person would name: the product's, a phone's dark screen, the white backdrop
+    (the grey clutter of a busy background is not what the photo is of)."""
+    colours = [colour_name] + (["black"] if shape == "phone" else []) + ["white"]
+    return list(dict.fromkeys(colours))
+
+
+def _valid_upload(rng: random.Random, index: int) -> Sample:
     name, category, shape = rng.choice(PRODUCTS)
     colour_name = rng.choice(list(COLOURS))
     size = (rng.choice([480, 640, 800, 1024, 1280]), rng.choice([480, 600, 768, 960]))
@@ -133,30 +157,38 @@ def _valid_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
         "residency": "global",
         "context": f"{colour_name} {name}, listed under {category}",
     }
-    return f"{name.replace(' ', '_')}_{index:04d}.{fmt}", _encode(image, fmt), sidecar
+    expected = {
+        "product_name": f"{colour_name} {name}",
+        "category": category,
+        "dominant_colors": _drawn_colours(colour_name, shape),
+    }
+    return Sample(f"{name.replace(' ', '_')}_{index:04d}.{fmt}", _encode(image, fmt), sidecar, expected)
 
 
-def _large_photo(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+def _large_photo(rng: random.Random, index: int) -> Sample:
     # Noise does not compress: a PNG above the inline limit, so the Files API path runs too.
     side = 1400
     noise = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
-    return (
-        f"studio_scan_{index:04d}.png",
-        _encode(noise, "png"),
-        {"uploader": "studio", "consent": True, "context": "high-resolution studio scan"},
-    )
+    sidecar = {"uploader": "studio", "consent": True, "context": "high-resolution studio scan"}
+    return Sample(f"studio_scan_{index:04d}.png", _encode(noise, "png"), sidecar, {"category": "other"})
 
 
-def _document_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+def _document_upload(rng: random.Random, index: int) -> Sample:
     kind, title, fields = rng.choice(DOCUMENTS)
     values = {"n": rng.randrange(1, 9999), "d": rng.randrange(1, 28), "amount": rng.randrange(5, 900)}
-    lines = [title.upper(), ""] + [f"{label}: {value.format(**values)}" for label, value in fields]
+    labelled = [(label, value.format(**values)) for label, value in fields]
+    lines = [title.upper(), ""] + [f"{label}: {value}" for label, value in labelled]
     pages = [lines] + [[f"{title} - page {p + 2}", "Terms and conditions apply."] for p in range(rng.randrange(0, 3))]
     sidecar = {"uploader": rng.choice(UPLOADERS), "consent": True, "residency": "global", "context": f"scanned {kind}"}
-    return f"{kind}_{index:04d}.pdf", make_pdf(pages, title=title), sidecar
+    expected = {
+        "title": title,
+        "document_type": kind,
+        "key_fields": [{"name": label, "value": value} for label, value in labelled],
+    }
+    return Sample(f"{kind}_{index:04d}.pdf", make_pdf(pages, title=title), sidecar, expected)
 
 
-def _video_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+def _video_upload(rng: random.Random, index: int) -> Sample:
     name, _, _ = rng.choice(PRODUCTS)
     colour_name = rng.choice(list(COLOURS))
     ext = rng.choice(sorted(VIDEO_FORMATS))
@@ -164,10 +196,11 @@ def _video_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
         ext, seconds=rng.choice([1.0, 2.0, 3.0]), colour=COLOURS[colour_name], with_audio=rng.random() < 0.7
     )
     sidecar = {"uploader": rng.choice(UPLOADERS), "consent": True, "context": f"short clip of a {colour_name} {name}"}
-    return f"clip_{index:04d}.{ext}", data, sidecar
+    # A coloured backdrop with a moving square, and a tone at most: no scene of the list, no words.
+    return Sample(f"clip_{index:04d}.{ext}", data, sidecar, {"scene_type": "other", "has_speech": False})
 
 
-def _audio_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
+def _audio_upload(rng: random.Random, index: int) -> Sample:
     ext = rng.choice(sorted(AUDIO_FORMATS))
     freq = rng.choice([220.0, 330.0, 440.0, 660.0])
     data = make_audio(ext, seconds=rng.choice([1.0, 2.0, 3.0]), freq=freq, seed=index)
@@ -176,7 +209,17 @@ def _audio_upload(rng: random.Random, index: int) -> tuple[str, bytes, dict]:
         "consent": True,
         "context": f"voice memo {index} (test tone {freq:.0f} Hz)",
     }
-    return f"memo_{index:04d}.{ext}", data, sidecar
+    # A sine tone under faint noise: not speech, music, noise or silence.
+    return Sample(f"memo_{index:04d}.{ext}", data, sidecar, {"audio_type": "other"})
+
+
+# The generator of valid uploads per task (the golden samples use them too).
+SAMPLE_MAKERS: dict[str, Callable[[random.Random, int], Sample]] = {
+    IMAGE_TASK: _valid_upload,
+    "document_extraction": _document_upload,
+    "video_summary": _video_upload,
+    "audio_summary": _audio_upload,
+}
 
 
 def _invalid_other_uploads(rng: random.Random) -> list[tuple[str, str, bytes, dict | bytes | None]]:
@@ -236,15 +279,17 @@ def seed_day(
         invalid += _invalid_other_uploads(rng)
     n_invalid = min(len(invalid), max(1, count // 12)) if count >= 8 else 0
     uploads: list[tuple[str, str, bytes, dict | bytes | None]] = list(rng.sample(invalid, n_invalid))
+    samples: list[tuple[str, Sample]] = []
     n_large = 1 if count >= 20 else 0
-    uploads += [(task, *_large_photo(rng, i)) for i in range(n_large)]
-    makers = {"document_extraction": _document_upload, "video_summary": _video_upload, "audio_summary": _audio_upload}
+    samples += [(task, _large_photo(rng, i)) for i in range(n_large)]
     for other, n in others.items():
-        uploads += [(other, *makers[other](rng, i)) for i in range(n)]
-    n_photos = count - len(uploads)
-    uploads += [(task, *_valid_upload(rng, i)) for i in range(n_photos)]
-    keys = []
-    for upload_task, name, data, sidecar in uploads:
+        samples += [(other, SAMPLE_MAKERS[other](rng, i)) for i in range(n)]
+    n_photos = count - len(uploads) - len(samples)
+    samples += [(task, _valid_upload(rng, i)) for i in range(n_photos)]
+    uploads += [(sample_task, s.name, s.data, s.sidecar) for sample_task, s in samples]
+    truths = [None] * n_invalid + [s.expected for _, s in samples]
+    keys, labels = [], {}
+    for (upload_task, name, data, sidecar), expected in zip(uploads, truths, strict=True):
         folder = f"landing/{day}/{upload_task}/{rng.choice(UPLOADERS)}"
         key = f"{folder}/{name}"
         store.write_bytes(key, data)
@@ -253,6 +298,8 @@ def seed_day(
                 key + ".meta.json", sidecar if isinstance(sidecar, bytes) else json.dumps(sidecar).encode()
             )
         keys.append(key)
+        if expected is not None:
+            labels[key] = expected
         if progress:
             progress(1)
-    return SeedSummary(valid=count - n_invalid, invalid=n_invalid, keys=keys)
+    return SeedSummary(valid=count - n_invalid, invalid=n_invalid, keys=keys, labels=labels)

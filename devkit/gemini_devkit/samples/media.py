@@ -75,7 +75,10 @@ def make_video(
     muxer, video_codec, audio_codec = VIDEO_FORMATS[ext]
     width, height = size
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format=muxer) as out:
+    # The WebM muxer writes a random segment UID and the time unless told to be bit-exact: the
+    # same sample must be the same bytes (a golden set holds each content once).
+    options = {"fflags": "+bitexact"} if muxer == "webm" else {}
+    with av.open(buffer, "w", format=muxer, container_options=options) as out:
         out.metadata.update(tags or {})
         video = out.add_stream(codec or video_codec, rate=fps)
         video.width, video.height = width, height

@@ -79,6 +79,11 @@ class DecisionError(GeminiAssetsError, ValueError):
     """A review decision that cannot be accepted (unknown item, invalid record ...)."""
 
 
+class GoldenSetError(GeminiAssetsError, ValueError):
+    """A golden item that cannot be added: a label that does not fit the task, media that intake
+    refused, a review item without an approved or edited record. The message says which."""
+
+
 class GatewayError(GeminiAssetsError):
     """The model gateway could not do what was asked."""
 

@@ -17,6 +17,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -26,14 +27,18 @@ NOT_COMPARED = frozenset({"confidence"})
 Schema = dict[str, Any]
 
 
-def field_agreement(left: dict[str, Any], right: dict[str, Any], schema: Schema) -> dict[str, float]:
-    """Agreement per top-level field of ``schema`` (``confidence`` left out)."""
+def field_agreement(
+    left: dict[str, Any], right: dict[str, Any], schema: Schema, only: Iterable[str] | None = None
+) -> dict[str, float]:
+    """Agreement per top-level field of ``schema`` (``confidence`` left out); with ``only``, just
+    those fields (a golden label that names some fields is scored on those alone)."""
     properties: dict[str, Schema] = schema.get("properties", {})
     defs: dict[str, Schema] = schema.get("$defs", {})
+    wanted = None if only is None else set(only)
     return {
         name: value_agreement(left.get(name), right.get(name), _resolve(spec, defs), defs)
         for name, spec in properties.items()
-        if name not in NOT_COMPARED
+        if name not in NOT_COMPARED and (wanted is None or name in wanted)
     }
 
 
