@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import threading
 import time
@@ -16,8 +17,10 @@ from gemini_assets.core.contracts.errors import UploadFailed
 from gemini_assets.core.gateway import stopping
 from gemini_assets.core.gateway.gemini.client import GeminiGateway
 from gemini_assets.core.gateway.gemini.resumable import CHUNK_BYTES, ResumableUploader, UploadSettings
+from gemini_assets.core.gateway.ratelimit import QuotaLimiter
+from gemini_assets.core.gateway.routing import Limits
 from gemini_assets.core.storage.objectstore import ObjectStore
-from gemini_assets_tests.core.gateway.conftest import FAST
+from gemini_assets_tests.core.gateway.conftest import FAST, MODEL, text_request
 
 MIB = 1024 * 1024
 QUICK = UploadSettings(initial_backoff_s=0.01, max_backoff_s=0.05, progress_every_s=0.2)
@@ -212,3 +215,17 @@ def test_the_upload_url_is_moved_onto_the_configured_base(base, handed_out, expe
         assert uploader.on_base_url(handed_out) == expected
     finally:
         uploader.close()
+
+
+def test_uploads_are_admitted_under_their_own_limit_never_a_models(emulator):
+    """`limits: files-api:` bounds uploads through the same shared limiter; a model's generate
+    quota is not spent by them."""
+    limits = {"files-api": Limits(rpm=2), MODEL: Limits(rpm=1)}
+    limiter = QuotaLimiter("memory", limits, minute_ms=1500, margin_ms=50)
+    gateway = GeminiGateway(api_key="test-key", base_url=emulator.url, retry=FAST, limiter=limiter, upload=QUICK)
+    started = time.monotonic()
+    for index in range(3):
+        gateway.upload(io.BytesIO(b"note %d" % index), "text/plain", display_name=f"note-{index}")
+    assert time.monotonic() - started >= 1.2  # the third waited for the 1.5 s window of two uploads
+    assert gateway.generate(text_request()).last.rpm_used == 1  # the model's own slot, untouched
+    gateway.close()

@@ -65,6 +65,9 @@ class GeminiWire:
         return None
 
 
+FILES_API = "files-api"  # the limiter's name for uploads (a key of routes.yaml `limits:`)
+
+
 class GeminiGateway(CallingGateway):
     provider = Provider.GEMINI
 
@@ -100,7 +103,13 @@ class GeminiGateway(CallingGateway):
         display_name: str,
         progress: UploadProgressCallback | None = None,
     ) -> RemoteFile:
-        """Resumable upload (resumable.py: the SDK's own cannot resume), then the SDK polls it."""
+        """Resumable upload (resumable.py: the SDK's own cannot resume), then the SDK polls it.
+
+        Uploads are admitted by the same limiter as the calls, under ``files-api`` when the routing
+        file lists it (`limits: files-api: {rpm: N}`): the Files API's requests are not counted in
+        a model's generateContent quota, so they never take a model's slots."""
+        if self.limiter is not None and FILES_API in self.limiter.limits:
+            self.limiter.acquire(FILES_API, 1, self.retry.max_quota_wait_s)
         outcome = self.uploader.upload(stream, mime_type, display_name, progress)
         uploaded = types.File.model_validate(outcome.file)
         remote = wire.remote_file(self._wait_processed(uploaded), mime_type)
