@@ -115,10 +115,13 @@ def test_two_partitions_in_parallel_share_one_instance_and_one_limit(postgres, t
     assert all(len(ledger) >= UPLOADS_PER_DAY for ledger in ledgers.values())
     highest = max(int(ledger["rpm_used"].max()) for ledger in ledgers.values())
     assert highest > max(len(ledger) for ledger in ledgers.values()), "rpm counts of one run only: limiter not shared"
-    assert highest <= calls
     with psycopg.connect(postgres.url("limiter")) as connection:
-        keys = [row[0] for row in connection.execute("SELECT key FROM gemini_assets_quota_total")]
-    assert any(key.endswith(":rpm") for key in keys), keys  # the counts live in Postgres
+        totals = dict(connection.execute("SELECT key, total FROM gemini_assets_quota_total").fetchall())
+    keys = sorted(totals)
+    # rpm_used may count slots another process had leased and not used yet (quota_lease.py); once
+    # both are done the day's count is exact: both runs' calls, the unused lease slots refunded.
+    (day_total,) = (total for key, total in totals.items() if key.endswith(":rpd"))
+    assert day_total == calls, (totals, calls)
     print(f"\n{calls} calls from 2 processes; highest rpm_used seen {highest}; limiter keys {sorted(keys)}")
 
 
