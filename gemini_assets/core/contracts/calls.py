@@ -99,7 +99,11 @@ class Attempt(BaseModel):
         default=ServiceTier.STANDARD, description="standard | batch (a Batch API line, billed at the batch rate)"
     )
     # Client-side limiter usage observed when the call was admitted (None without a limiter).
-    rpm_used: int | None = Field(default=None, description="requests in the model's minute window at admission")
+    rpm_used: int | None = Field(
+        default=None,
+        description="requests in the model's minute window at admission, across all workers sharing the limiter "
+        "(includes slots other workers hold in a lease, quota_lease.py)",
+    )
     tpm_used: int | None = Field(default=None, description="tokens in the model's minute window at admission")
     rpd_used: int | None = Field(default=None, description="requests in the model's day at admission")
     # What the provider's own rate-limit headers said (OpenAI x-ratelimit-*, Anthropic
