@@ -7,7 +7,7 @@ from datetime import timedelta
 import dagster as dg
 
 from gemini_assets.core.config import load_executor_settings
-from gemini_assets.defs import batches, compare, costs, gemini, ingest, records
+from gemini_assets.defs import batches, compare, costs, gemini, ingest, quality, records
 from gemini_assets.defs.executors import pipeline_executor
 from gemini_assets.defs.jobs import daily_pipeline, daily_schedule
 from gemini_assets.defs.reaper import dead_run_reaper
@@ -21,11 +21,13 @@ ASSETS = [
     gemini.model_outputs,
     batches.gemini_batches,
     compare.challenger_outputs,
+    quality.golden_outputs,
     records.validated_records,
     costs.call_ledger,
     costs.daily_costs,
     costs.billing_reconciliation,
     compare.model_comparison,
+    quality.task_quality,
 ]
 
 # The cost tables are what finance reads each morning: the 02:00 run must have refreshed them.

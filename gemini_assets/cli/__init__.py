@@ -1,10 +1,10 @@
-"""`gemini-assets`: seed a day, run the demo, serve the emulator, review, audit, tables, costs, compare."""
+"""`gemini-assets`: seed a day, run the demo, serve the emulator, review, audit, tables, costs, compare, quality."""
 
 from __future__ import annotations
 
 import click
 
-from gemini_assets.cli import audit, compare, costs, demo, review, tables
+from gemini_assets.cli import audit, compare, costs, demo, quality, review, tables
 from gemini_assets.cli.common import EXIT_CODES_HELP, Commands, storage_option
 
 
@@ -23,6 +23,7 @@ for command in (
     tables.tables,
     costs.costs,
     compare.compare,
+    quality.quality,
 ):
     main.add_command(command)
 

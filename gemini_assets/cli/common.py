@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -96,6 +97,13 @@ def range_and_chart(chart_prefix: str) -> Callable[[Any], Any]:
         return click.option("--from", "start", type=DAY, required=True, help="First partition day.")(command)
 
     return decorate
+
+
+def save_png(fig: Any, path: Path) -> None:
+    """Lay out and write a matplotlib figure as PNG (the caller closes it)."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=100)
 
 
 def yesterday() -> str:

@@ -9,7 +9,7 @@ import click
 import pandas as pd
 from tabulate import tabulate
 
-from gemini_assets.cli.common import BadUsage, range_and_chart, settings, store
+from gemini_assets.cli.common import BadUsage, range_and_chart, save_png, settings, store
 from gemini_assets.core.contracts.tables import ModelComparisonRow
 from gemini_assets.core.privacy.filters import TextFilter
 from gemini_assets.core.stages.compare import compare_range
@@ -104,9 +104,7 @@ def write_chart(rows: list[ModelComparisonRow], path: Path, title: str) -> Path:
         for ax in (rates, costs):
             ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
         fig.suptitle(title)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", dpi=100)
+        save_png(fig, path)
     finally:
         plt.close(fig)
     return path

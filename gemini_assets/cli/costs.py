@@ -9,7 +9,7 @@ import click
 import pandas as pd
 from tabulate import tabulate
 
-from gemini_assets.cli.common import BadUsage, range_and_chart, store
+from gemini_assets.cli.common import BadUsage, range_and_chart, save_png, store
 from gemini_assets.core.costs.report import cost_report
 
 
@@ -70,9 +70,7 @@ def write_chart(report: pd.DataFrame, path: Path, title: str) -> Path:
         ax.set_title(title)
         ax.set_xlabel("day (partition)")
         ax.set_ylabel("cost (USD)")
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", dpi=100)
+        save_png(fig, path)
     finally:
         plt.close(fig)
     return path

@@ -8,9 +8,15 @@ import click
 
 from gemini_assets.cli import devkit
 from gemini_assets.cli.common import DAY, BadConfiguration, Failed, settings, store, yesterday
+from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.config import environment_overrides
+from gemini_assets.core.stages.golden import GoldenSets
+from gemini_assets.core.tasks.catalog import TaskCatalog
 
 AB_ROUTES = Path(__file__).resolve().parents[1] / "config" / "routes.ab.yaml"
+# Labelled samples per task, so task_quality measures every task of the demo day. Twenty or more
+# answers let it recommend a confidence threshold (TaskSpec.threshold_min_answers).
+GOLDEN_PER_TASK = 20
 
 
 @click.command()
@@ -63,6 +69,7 @@ def demo(day: str, count: int, no_seed: bool, challengers: bool) -> None:
 
     if not no_seed:
         seed.callback(day=day, count=count, task="all")  # type: ignore[misc]
+    seed_golden()
     server = devkit.require("gemini_devkit.emulator.server")
     config = settings()
     state = config.cache_dir / "emulator"
@@ -84,9 +91,26 @@ def demo(day: str, count: int, no_seed: bool, challengers: bool) -> None:
             demo_run.print_summary(store(), day)
             if challengers:
                 demo_run.print_comparison(store(), day)
+            demo_run.print_quality(store(), day)
     finally:
         handle.stop()
     if not ok:
         raise Failed(f"the run failed: see above and {log_path}")
     click.echo("\nNext: `./run ui` opens the Dagster UI with this run (http://127.0.0.1:3000);")
     click.echo("      `gemini-assets review list` shows what waits for a person; docs/tables.md explains every column.")
+
+
+def seed_golden() -> None:
+    """A golden set per task from the sample generator, for the tasks that have none yet: a set
+    is seeded once (an encoder may write other bytes for the same sample, e.g. Ogg's random stream
+    serial, which would add it again as new content)."""
+    golden = devkit.require("gemini_devkit.samples.golden")
+    config = settings()
+    target = store(config)
+    sets = GoldenSets(target, AuditLog.from_settings(target, config))
+    missing = [task for task in TaskCatalog().names() if not sets.load(task)]
+    if not missing:
+        click.echo("golden sets: every task has one under golden/ (kept as it is)")
+        return
+    added = golden.seed_golden_sets(sets, GOLDEN_PER_TASK, tasks=missing)
+    click.echo(f"golden sets: {len(added)} tasks x {GOLDEN_PER_TASK} labelled samples under golden/")

@@ -11,7 +11,7 @@ import click
 import dagster as dg
 import duckdb
 
-from gemini_assets.core.contracts.tables import ModelComparisonRow
+from gemini_assets.core.contracts.tables import ModelComparisonRow, TaskQualityRow
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import partition_key, read_partition, rows_from, table_glob
 
@@ -139,3 +139,18 @@ def print_comparison(store: ObjectStore, day: str) -> None:
             f"{row.items_not_applicable} not applicable, agreement {agreement}"
         )
     click.echo(f"  chart and table: .venv/bin/gemini-assets compare --from {day} --to {day}")
+
+
+def print_quality(store: ObjectStore, day: str) -> None:
+    """How right the day's answers were on the golden sets (task_quality) and where to read more."""
+    if not store.exists(partition_key("task_quality", day)):
+        click.echo("  task_quality: no partition (did the run fail before it?)")
+        return
+    for row in rows_from(read_partition(store, "task_quality", day), TaskQualityRow):
+        accuracy = "-" if row.golden_accuracy is None else f"{row.golden_accuracy:.2f}"
+        ece = "-" if row.ece is None else f"{row.ece:.2f}"
+        click.echo(
+            f"  quality {row.task} {row.task_version} / {row.model}: golden accuracy {accuracy} "
+            f"on {row.golden_items}, ECE {ece}, threshold {row.recommended_threshold or '-'}"
+        )
+    click.echo(f"  chart and table: .venv/bin/gemini-assets quality --from {day} --to {day} (docs/quality.md)")

@@ -32,7 +32,10 @@ def _tokens(rows: list[CallLedgerRow] | list[DailyCostsRow]) -> dict[str, dg.Met
     deps=["validated_records"],
     check_specs=check_specs(
         "call_ledger",
-        (LEDGER_MATCHES_OUTPUTS, "every attempt in model_outputs and challenger_outputs has exactly one ledger row"),
+        (
+            LEDGER_MATCHES_OUTPUTS,
+            "every attempt in model_outputs, challenger_outputs and golden_outputs has exactly one ledger row",
+        ),
     ),
     description=(
         "One row per API attempt, failed and retried ones included, with tokens and cost. Earlier runs' calls stay."
@@ -43,11 +46,13 @@ def call_ledger(
     storage: StorageResource,
     model_outputs: pd.DataFrame,
     challenger_outputs: pd.DataFrame,
+    golden_outputs: pd.DataFrame,
     validated_media: pd.DataFrame,
 ) -> Emitted:
     ctx = storage.day(context)
     outputs, items = rows_from(model_outputs, ModelOutputRow), rows_from(validated_media, ValidatedMediaRow)
     outputs += rows_from(challenger_outputs, ModelOutputRow)  # shadow calls are booked like any other
+    outputs += rows_from(golden_outputs, ModelOutputRow)  # and so are the golden set's
     result = account.ledger_day(ctx, outputs, items)
     rows = result.rows
     metadata = {

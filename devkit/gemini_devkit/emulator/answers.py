@@ -236,8 +236,10 @@ def _string_for(ctx: _Context, node: dict[str, Any], name: str) -> str:
     if _is_color_name(name):
         return image.colors[0] if image else "unknown"
     document = prompt.first_document
-    if "title" in name and document is not None and document.title:
-        return document.title
+    if "title" in name and document is not None and (document.title or document.first_line):
+        # A PDF stripped of its metadata (as the pipeline sends it) has no /Title: a reader
+        # takes the heading printed on the first page.
+        return document.title or document.first_line
     if any(key in name for key in ("name", "title", "product")):
         return product_phrase(prompt)
     if image is not None:

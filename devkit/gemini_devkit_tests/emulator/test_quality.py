@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from dataclasses import replace
 
 import openai
 import pytest
@@ -15,6 +16,7 @@ from google.genai import types
 
 from gemini_assets.core.output.accuracy import score_record, summarise_accuracy
 from gemini_assets.core.privacy.filters import TextFilter
+from gemini_assets.core.privacy.sanitize import sanitize_pdf
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.tasks.catalog import TaskCatalog, TaskSpec
 from gemini_devkit.emulator.knobs import KNOBS_ENV, KnobsError, knobs_from_env
@@ -53,6 +55,14 @@ def test_honest_answers_match_the_sample_truth(client, task):
     assert [s.mean for s in scores] == [1.0] * 4
     if task == "document_extraction":  # the labelled lines of the PDF, read back by the emulator
         assert all(len(s.expected["key_fields"]) == 3 for s in samples)
+
+
+def test_a_pdf_stripped_of_its_metadata_is_titled_by_its_heading(client):
+    spec = CATALOG.get("document_extraction")
+    for sample in golden_samples("document_extraction", 3):
+        stripped = replace(sample, data=sanitize_pdf(sample.data))  # what the pipeline sends
+        answer = ask(client, spec, stripped)
+        assert score_record(answer, sample.expected, spec.response_schema).mean == 1.0
 
 
 def test_honest_product_answers_are_mostly_correct(client):

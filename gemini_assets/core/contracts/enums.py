@@ -66,6 +66,7 @@ class CallMode(StrEnum):
 class Variant(StrEnum):
     PRIMARY = "primary"
     CHALLENGER = "challenger"
+    GOLDEN = "golden"  # a golden-set item answered to measure the day's task version and model
 
 
 class OutputStatus(StrEnum):

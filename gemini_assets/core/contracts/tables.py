@@ -146,7 +146,7 @@ class DeliveryPlan(Row):
     task: str = Field(description=_TASK)
     sha256: str = _sha256()
     model: str = Field(description="model the item is routed to")
-    variant: Variant = Field(description="route variant: primary | challenger (A/B)")
+    variant: Variant = Field(description="route variant: primary | challenger (A/B) | golden (golden-set evaluation)")
     delivery: DeliveryMode = Field(
         description="inline | files_api | cached (earlier output reused, nothing sent) | blocked (nothing sent)"
     )
@@ -201,7 +201,7 @@ class ModelOutputRow(Row):
     task_version: str = Field(description="task catalog version")
     prompt_hash: str = Field(description="hash of prompt + schema")
     model: str = Field(description="model called")
-    variant: Variant = Field(description="route variant: primary | challenger (A/B)")
+    variant: Variant = Field(description="route variant: primary | challenger (A/B) | golden (golden-set evaluation)")
     status: OutputStatus = Field(
         description="ok | api_error | blocked | upload_failed | model_unavailable | budget_exceeded | "
         "residency_blocked | sanitize_failed"
@@ -253,7 +253,7 @@ class ValidatedRecordRow(Row):
     task_version: str = Field(description="task catalog version")
     prompt_hash: str = Field(description="hash of prompt + schema")
     model: str = Field(description="model that produced the record")
-    variant: Variant = Field(description="route variant: primary | challenger (A/B)")
+    variant: Variant = Field(description="route variant: primary | challenger (A/B) | golden (golden-set evaluation)")
     confidence: float | None = Field(default=None, description="model-reported confidence 0..1")
     record_json: str = Field(description="the validated record (task schema) as JSON")
     flags: str | None = Field(
@@ -293,7 +293,7 @@ class CallLedgerRow(Row):
     media_kind: str = Field(description="image | audio | video | document")
     media_bytes: int | None = Field(default=None, description="size of the media sent")
     media_duration_s: float | None = Field(default=None, description="audio/video duration, seconds")
-    variant: Variant = Field(description="route variant: primary | challenger (A/B)")
+    variant: Variant = Field(description="route variant: primary | challenger (A/B) | golden (golden-set evaluation)")
     purpose: CallPurpose = Field(description="generate | repair (the one retry after an invalid answer)")
     service_tier: ServiceTier = Field(description="standard | batch | flex (batch and flex are billed at a discount)")
     attempt: int = Field(description="1-based attempt number for the item in its run (attempt - 1 calls came before)")
@@ -469,6 +469,51 @@ class ModelComparisonRow(Row):
     compared_at: datetime | None = Field(default=None, description="when the comparison ran")
 
 
+# ---- quality -----------------------------------------------------------------------------------
+def _golden(what: str) -> Any:
+    return Field(default=None, description=f"golden set: {what}")
+
+
+class TaskQualityRow(Row):
+    task: str = Field(description="task measured")
+    task_version: str = Field(description="task catalog version that answered the day's items")
+    model: str = Field(description="model that answered them (model_outputs)")
+    provider: Provider | None = Field(default=None, description="gemini | openai | anthropic")
+    items: int = Field(description="the day's items this task version and model answered (model_outputs rows)")
+    valid_output_rate: float | None = Field(default=None, description="share of items with a schema-valid answer")
+    review_rate: float | None = Field(default=None, description="share of items in review_queue")
+    golden_items: int = Field(description="golden-set items answered by the same task version and model")
+    golden_correct: int = Field(default=0, description="golden items whose answer is correct (mean field score >= 0.8)")
+    golden_accuracy: float | None = _golden("golden_correct / golden_items (an item without a valid answer is wrong)")
+    golden_mean_field_score: float | None = _golden("mean of the items' mean field scores, 0..1")
+    field_scores_json: str | None = _golden("mean score per labelled field, JSON object")
+    reviewer_agreement: float | None = Field(
+        default=None,
+        description="review decisions on the day's model answers: approve 1, reject 0, edit the field agreement "
+        "with the edited record; null without decisions",
+    )
+    reviewer_decisions: int = Field(default=0, description="decided review items with a model answer")
+    cost_usd: float | None = Field(default=None, description="call_ledger cost of the day's items (null if unpriced)")
+    cost_per_correct_record_usd: float | None = Field(
+        default=None,
+        description="cost_usd / (items x golden_accuracy): the cost of one right answer at the measured accuracy",
+    )
+    latency_p50_ms: float | None = Field(default=None, description="median per-item latency (sum of its attempts)")
+    latency_p95_ms: float | None = Field(default=None, description="95th percentile per-item latency")
+    calibrated_items: int = Field(default=0, description="golden answers with a confidence (the calibration's points)")
+    ece: float | None = _golden("expected calibration error of the answers' confidence, 0..1")
+    calibration_json: str | None = _golden(
+        "per non-empty confidence bucket: low, high, count, mean_confidence, accuracy (JSON list)"
+    )
+    target_precision: float | None = Field(default=None, description="the task's target precision (task catalog)")
+    recommended_threshold: float | None = _golden(
+        "lowest confidence whose accepted answers meet target_precision (null: not enough answers or never met)"
+    )
+    threshold_precision: float | None = _golden("precision of the answers at or above the recommended threshold")
+    threshold_coverage: float | None = _golden("share of golden answers at or above the recommended threshold")
+    measured_at: datetime | None = Field(default=None, description="when the day was measured")
+
+
 RAW_MEDIA = _table("raw_media", ("media_id",), "one row per file landed in landing/<day>/<task>/", RawMediaRow)
 VALIDATED_MEDIA = _table("validated_media", ("media_id",), "accepted uploads with probe results", ValidatedMediaRow)
 QUARANTINED_MEDIA = _table("quarantined_media", ("media_id",), "rejected uploads with a reason", QuarantinedMediaRow)
@@ -480,6 +525,13 @@ CHALLENGER_OUTPUTS = _table(
     "challenger_outputs",
     ("media_id", "model"),
     "shadow A/B: one row per item x challenger whose share holds it; never a record (model_outputs' columns)",
+    ModelOutputRow,
+)
+GOLDEN_OUTPUTS = _table(
+    "golden_outputs",
+    ("media_id", "model"),
+    "golden-set items answered by each task version x model of the day (variant golden); never a record "
+    "(model_outputs' columns)",
     ModelOutputRow,
 )
 VALIDATED_RECORDS = _table("validated_records", ("media_id",), "valid typed outputs", ValidatedRecordRow)
@@ -511,4 +563,11 @@ MODEL_COMPARISON = _table(
     ("task", "champion_model", "challenger_model"),
     "shadow A/B results of the day per task x champion x challenger (challenger_outputs against model_outputs)",
     ModelComparisonRow,
+)
+TASK_QUALITY = _table(
+    "task_quality",
+    ("task", "task_version", "model"),
+    "how right the day's answers are per task x task version x model: golden-set accuracy, calibration, "
+    "review, cost and latency",
+    TaskQualityRow,
 )

@@ -32,6 +32,11 @@ class TaskSpec:
     model: str = "gemini-3.8-flash"
     max_output_tokens: int = 1024
     min_confidence: float = 0.5
+    # task_quality recommends the lowest confidence threshold whose accepted golden answers are
+    # right at least this often, once at least ``threshold_min_answers`` answers support it
+    # (docs/quality.md). A recommendation, never applied by itself: min_confidence decides review.
+    target_precision: float = 0.9
+    threshold_min_answers: int = 20
     output_policy: OutputPolicy = field(default_factory=OutputPolicy)
     # Uploads without `consent: true` in their sidecar are quarantined (no_consent).
     requires_consent: bool = True

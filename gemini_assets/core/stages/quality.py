@@ -1,0 +1,421 @@
+"""Step 6, quality: golden_outputs and task_quality, how right the day's answers are.
+
+``golden_day`` (the golden_outputs asset) answers each task's golden set with every task version
+and model that answered the day's items, along the very path of a live item (plan_delivery, then
+produce_output): the sanitized copy only, the residency gate, validation with one repair, the
+write-ahead journal (so call_ledger and daily_costs book the calls, with variant ``golden``) and
+the response archive, so content answered before by the same task version and model is not sent
+again. Its answers land in golden_outputs only: never a record, never a review item.
+
+``quality_day`` (the task_quality asset) scores those answers against the labels
+(core/output/accuracy.py, calibration.py) and puts the day's live figures beside them: valid and
+review rates, reviewer decisions, ledger cost and latency. docs/quality.md says how to read it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from gemini_assets.core.audit.events import item_events
+from gemini_assets.core.contracts.enums import CallMode, OutputStatus, ParseStatus, Provider, Variant
+from gemini_assets.core.contracts.errors import UnknownTask
+from gemini_assets.core.contracts.tables import (
+    CallLedgerRow,
+    DeliveryPlan,
+    ModelOutputRow,
+    ReviewQueueRow,
+    TaskQualityRow,
+    ValidatedMediaRow,
+)
+from gemini_assets.core.costs.budget import BudgetGuard, budget_guard, load_budgets
+from gemini_assets.core.gateway import stopping
+from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files
+from gemini_assets.core.gateway.routing import RouteDecision
+from gemini_assets.core.output.accuracy import (
+    RecordScore,
+    ReviewOutcome,
+    reviewer_agreement,
+    score_record,
+    summarise_accuracy,
+)
+from gemini_assets.core.output.cache import ResponseArchive
+from gemini_assets.core.output.calibration import Calibration, Point, calibrate, recommend_threshold
+from gemini_assets.core.review.decisions import Decision, latest_decisions
+from gemini_assets.core.stages.compare import ANSWERED
+from gemini_assets.core.stages.context import DayContext, progress_logger
+from gemini_assets.core.stages.deliver import plan_delivery
+from gemini_assets.core.stages.golden import GOLDEN, GoldenItem, load_golden_set
+from gemini_assets.core.stages.intake import media_id_for
+from gemini_assets.core.stages.models import ModelAccess
+from gemini_assets.core.stages.outputs import produce_output
+from gemini_assets.core.storage.checks import CheckOutcome
+from gemini_assets.core.storage.objectstore import ObjectStore
+from gemini_assets.core.storage.tables import partition_key, read_partition, rows_from
+from gemini_assets.core.tasks.catalog import TaskCatalog
+
+LOG_EVERY = 25
+MAX_DAYS = 3660
+GOLDEN_ROUTE = "golden set"
+
+Group = tuple[str, str, str]  # task, task version, model
+
+
+# ---- golden_outputs ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Evaluation:
+    """One task version and model of the day, to be measured on its task's golden set."""
+
+    task: str
+    model: str
+    provider: Provider
+
+
+@dataclass
+class GoldenResult:
+    rows: list[ModelOutputRow] = field(default_factory=list)
+    plans: list[DeliveryPlan] = field(default_factory=list)
+    remote_files_deleted: int = 0
+    skipped: list[str] = field(default_factory=list)  # why a version and model of the day was not measured
+    coverage: CheckOutcome | None = None
+
+
+def golden_media(item: GoldenItem) -> ValidatedMediaRow:
+    """A golden item as the answer step sees an accepted upload: intake accepted it when it was
+    added, its original is kept at ``media_key``, its sidecar fields travel with it."""
+    return ValidatedMediaRow(
+        # Stable per task and content, like a landed object's id: a re-run finds the same calls.
+        media_id=media_id_for(f"{GOLDEN}/{item.task}/{item.sha256}"),
+        task=item.task,
+        sha256=item.sha256,
+        media_kind=item.media_kind,
+        mime_type=item.mime_type,
+        extension=item.extension,
+        size_bytes=item.size_bytes,
+        storage_key=item.media_key,
+        uploader=item.uploader,
+        consent=item.consent,
+        residency=item.residency,
+        context=item.context,
+        validated_at=item.added_at,
+    )
+
+
+def evaluations(outputs: Iterable[ModelOutputRow], catalog: TaskCatalog) -> tuple[list[Evaluation], list[str]]:
+    """The (task, model) pairs that answered the day's items with the version the day runs; the
+    reasons for leaving others out (a task the catalog no longer knows, another version)."""
+    found: dict[tuple[str, str], Evaluation] = {}
+    skipped: set[str] = set()
+    for row in outputs:
+        if row.task not in catalog.names():
+            skipped.add(f"{row.task}: not in the task catalog")
+        elif row.task_version != catalog.get(row.task).version:
+            skipped.add(f"{row.task} {row.task_version}: the day runs {catalog.get(row.task).version}")
+        else:
+            found.setdefault((row.task, row.model), Evaluation(row.task, row.model, row.provider or Provider.GEMINI))
+    return [found[key] for key in sorted(found)], sorted(skipped)
+
+
+def golden_day(ctx: DayContext, outputs: list[ModelOutputRow], access: ModelAccess) -> GoldenResult:
+    """golden_outputs for the day: one row per golden item x model that answered the item's task."""
+    measured, skipped = evaluations(outputs, ctx.catalog)
+    work: list[tuple[ValidatedMediaRow, list[Evaluation]]] = []
+    for task in sorted({e.task for e in measured}):
+        models = [e for e in measured if e.task == task]
+        work += [(golden_media(item), models) for item in load_golden_set(ctx.store, task)]
+    result = GoldenResult(skipped=skipped)
+    if not work:
+        result.coverage = CheckOutcome(True, ["no golden set for the tasks of the day"], {"expected": 0})
+        return result
+    budget = budget_guard(
+        ctx.store, load_budgets(ctx.settings.budgets_file, ctx.catalog.names()), ctx.catalog, ctx.text_filter
+    )
+    archive, handles = ResponseArchive(ctx.store), access.handles(ctx.store)
+    progress = progress_logger(ctx.log, "golden outputs", LOG_EVERY)
+    stopping.clear()
+    with ctx.model_calls({item.task for item, _ in work}):
+        jobs = [(item, [_plan(ctx, access, archive, handles, item, e) for e in models]) for item, models in work]
+        result.plans = [plan for _, plans in jobs for plan in plans]
+        with ThreadPoolExecutor(max_workers=max(1, access.options.concurrency)) as pool:
+            futures = [pool.submit(_answer, ctx, access, archive, item, plans, budget) for item, plans in jobs]
+            with stopping.stop_on_interrupt(pool):
+                for done, future in enumerate(as_completed(futures), start=1):
+                    for row in future.result():
+                        result.rows.append(row)
+                        if budget:
+                            budget.settle(row)
+                    progress(done, len(futures))
+        if access.options.delete_remote_files:
+            result.remote_files_deleted = release_remote_files(
+                access.gateway, handles, result.plans, ctx.store, ctx.day
+            )
+    result.rows.sort(key=lambda row: (row.task, row.media_id, row.model))
+    result.coverage = _coverage(work, result.rows)
+    ctx.record(item_events("golden_decided", result.plans, "delivery", "model", "provider", "error"))
+    return result
+
+
+def _plan(
+    ctx: DayContext,
+    access: ModelAccess,
+    archive: ResponseArchive,
+    handles: HandleRegistry,
+    item: ValidatedMediaRow,
+    evaluation: Evaluation,
+) -> DeliveryPlan:
+    route = RouteDecision(evaluation.model, Variant.GOLDEN, GOLDEN_ROUTE, CallMode.ONLINE, evaluation.provider)
+    # Online whatever the run's mode: the day's measurement wants its answers today.
+    return plan_delivery(ctx, item, access, archive, handles, route).model_copy(update={"mode": CallMode.ONLINE})
+
+
+def _answer(
+    ctx: DayContext,
+    access: ModelAccess,
+    archive: ResponseArchive,
+    item: ValidatedMediaRow,
+    plans: list[DeliveryPlan],
+    budget: BudgetGuard | None,
+) -> list[ModelOutputRow]:
+    # One item's models in turn: call ids (media id, attempt, start time) stay distinct.
+    return [produce_output(ctx, access.for_plan(plan), archive, item, plan, budget) for plan in plans]
+
+
+def _coverage(work: list[tuple[ValidatedMediaRow, list[Evaluation]]], rows: list[ModelOutputRow]) -> CheckOutcome:
+    expected = {(item.media_id, e.model) for item, models in work for e in models}
+    found = [(row.media_id, row.model) for row in rows]
+    ok = set(found) == expected and len(found) == len(expected)
+    problems = [f"{len(found)} rows for {len(expected)} golden item x model pairs"]
+    if not ok:
+        problems.append(f"missing: {sorted(expected - set(found))[:5]}")
+    return CheckOutcome(ok, problems, {"expected": len(expected), "rows": len(found)})
+
+
+# ---- task_quality ------------------------------------------------------------------------------
+def answer_of(row: ModelOutputRow) -> dict[str, Any] | None:
+    """The schema-valid answer of a row, or None (no answer, or one that failed validation)."""
+    if row.status != OutputStatus.OK or row.parse_status not in (ParseStatus.VALID, ParseStatus.REPAIRED):
+        return None
+    value = json.loads(row.parsed_json) if row.parsed_json else None
+    return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class GoldenScores:
+    scores: list[RecordScore]
+    points: list[Point]  # (confidence, correct) of the scored answers that report a confidence
+
+
+def score_golden(
+    rows: Iterable[ModelOutputRow], labels: Mapping[str, GoldenItem], schema: dict[str, Any]
+) -> GoldenScores:
+    """Each golden answer against its item's label (by content). Left out: rows without a label,
+    and items the model was not asked (it cannot take the media, residency, the budget, an open
+    breaker): they say nothing about how right it is. An API error after the retries counts as a
+    wrong answer, as in model_comparison: unreliability is part of quality."""
+    properties = schema.get("properties", {})
+    scores: list[RecordScore] = []
+    points: list[Point] = []
+    for row in rows:
+        item = labels.get(row.sha256) if row.status in ANSWERED else None
+        expected = {k: v for k, v in item.expected.items() if k in properties} if item else {}
+        if not expected:  # not in the set any more, or labelled on fields this version lacks
+            continue
+        answer = answer_of(row)
+        score = score_record(answer, expected, schema)
+        scores.append(score)
+        confidence = answer.get("confidence") if answer else None
+        if isinstance(confidence, int | float) and 0.0 <= confidence <= 1.0:
+            points.append((float(confidence), score.correct))
+    return GoldenScores(scores, points)
+
+
+def calibration_buckets(calibration: Calibration) -> list[dict[str, Any]]:
+    return [
+        {
+            "low": round(b.low, 4),
+            "high": round(b.high, 4),
+            "count": b.count,
+            "mean_confidence": round(b.mean_confidence or 0.0, 4),
+            "accuracy": round(b.accuracy or 0.0, 4),
+        }
+        for b in calibration.buckets
+        if b.count
+    ]
+
+
+@dataclass
+class _Live:
+    provider: Provider | None = None
+    rows: list[ModelOutputRow] = field(default_factory=list)
+
+
+def quality_day(
+    outputs: Iterable[ModelOutputRow],
+    golden: Iterable[ModelOutputRow],
+    golden_sets: Mapping[str, list[GoldenItem]],
+    review: Iterable[ReviewQueueRow],
+    decisions: Mapping[str, Decision],
+    ledger: Iterable[CallLedgerRow],
+    catalog: TaskCatalog,
+) -> list[TaskQualityRow]:
+    """One row per task x task version x model of the day's model_outputs."""
+    live: dict[Group, _Live] = defaultdict(_Live)
+    for row in outputs:
+        group = live[(row.task, row.task_version, row.model)]
+        group.rows.append(row)
+        group.provider = group.provider or row.provider
+    answered: dict[Group, list[ModelOutputRow]] = defaultdict(list)
+    for row in golden:
+        answered[(row.task, row.task_version, row.model)].append(row)
+    queued = {row.media_id: row for row in review}
+    calls = _calls_by_item(ledger)
+    now = datetime.now(UTC)
+    result = []
+    for key, group in sorted(live.items()):
+        labels = {item.sha256: item for item in golden_sets.get(key[0], [])}
+        values = _live_figures(group.rows, queued, decisions, calls, _schema(catalog, key))
+        values |= _golden_figures(answered.get(key, []), labels, catalog, key, values["cost_usd"], len(group.rows))
+        result.append(
+            TaskQualityRow(
+                task=key[0], task_version=key[1], model=key[2], provider=group.provider, measured_at=now, **values
+            )
+        )
+    return result
+
+
+def measure_day(
+    ctx: DayContext,
+    outputs: list[ModelOutputRow],
+    golden: list[ModelOutputRow],
+    review: list[ReviewQueueRow],
+    ledger: list[CallLedgerRow],
+) -> list[TaskQualityRow]:
+    """task_quality for the day: the golden sets and review decisions as they stand now."""
+    sets = {task: load_golden_set(ctx.store, task) for task in sorted({row.task for row in golden})}
+    decisions = latest_decisions(ctx.store, ctx.day)
+    return quality_day(outputs, golden, sets, review, decisions, ledger, ctx.catalog)
+
+
+def _schema(catalog: TaskCatalog, key: Group) -> dict[str, Any] | None:
+    try:
+        return catalog.get(key[0], key[1]).response_schema
+    except UnknownTask:
+        return None
+
+
+def _live_figures(
+    rows: list[ModelOutputRow],
+    queued: Mapping[str, ReviewQueueRow],
+    decisions: Mapping[str, Decision],
+    calls: Mapping[tuple[str, str], _Calls],
+    schema: dict[str, Any] | None,
+) -> dict[str, Any]:
+    items = len(rows)
+    in_review = [queued[r.media_id] for r in rows if r.media_id in queued]
+    outcomes = [
+        ReviewOutcome(decision.action, json.loads(q.candidate_json) if q.candidate_json else None, decision.record)
+        for q in in_review
+        if (decision := decisions.get(q.media_id)) is not None
+    ]
+    agreement = reviewer_agreement(outcomes, schema or {})
+    item_calls = [calls.get((r.media_id, r.model), _Calls()) for r in rows]
+    cost = None if any(c.unpriced for c in item_calls) else sum(c.cost_usd for c in item_calls)
+    latencies = pd.Series([c.latency_ms for c in item_calls if c.calls], dtype="float64")
+    return {
+        "items": items,
+        "valid_output_rate": _rate(sum(answer_of(r) is not None for r in rows), items),
+        "review_rate": _rate(len(in_review), items),
+        "reviewer_agreement": agreement.agreement,
+        "reviewer_decisions": agreement.decided,
+        "cost_usd": cost,
+        "latency_p50_ms": float(latencies.quantile(0.5)) if len(latencies) else None,
+        "latency_p95_ms": float(latencies.quantile(0.95)) if len(latencies) else None,
+    }
+
+
+def _golden_figures(
+    rows: list[ModelOutputRow],
+    labels: Mapping[str, GoldenItem],
+    catalog: TaskCatalog,
+    key: Group,
+    cost: float | None,
+    items: int,
+) -> dict[str, Any]:
+    try:
+        spec = catalog.get(key[0], key[1])
+    except UnknownTask:
+        return {"golden_items": 0}
+    scored = score_golden(rows, labels, spec.response_schema)
+    summary = summarise_accuracy(scored.scores)
+    calibration = calibrate(scored.points)
+    choice = recommend_threshold(scored.points, spec.target_precision, spec.threshold_min_answers)
+    accuracy = summary.accuracy
+    return {
+        "golden_items": summary.items,
+        "golden_correct": summary.correct,
+        "golden_accuracy": accuracy,
+        "golden_mean_field_score": summary.mean_score,
+        "field_scores_json": _json({k: round(v, 4) for k, v in summary.field_accuracy.items()}),
+        # The cost of one right answer: the day's spend over the answers the golden set says are right.
+        "cost_per_correct_record_usd": cost / (items * accuracy) if cost is not None and items and accuracy else None,
+        "calibrated_items": calibration.items,
+        "ece": calibration.ece,
+        "calibration_json": _json(calibration_buckets(calibration)),
+        "target_precision": spec.target_precision,
+        "recommended_threshold": choice.threshold if choice else None,
+        "threshold_precision": choice.precision if choice else None,
+        "threshold_coverage": choice.coverage if choice else None,
+    }
+
+
+def _json(value: dict[str, Any] | list[Any]) -> str | None:
+    return json.dumps(value) if value else None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class _Calls:
+    cost_usd: float = 0.0
+    unpriced: int = 0
+    latency_ms: float = 0.0
+    calls: int = 0
+
+
+def _calls_by_item(ledger: Iterable[CallLedgerRow]) -> dict[tuple[str, str], _Calls]:
+    found: dict[tuple[str, str], _Calls] = defaultdict(_Calls)
+    for row in ledger:
+        item = found[(row.media_id, row.model)]
+        item.calls += 1
+        item.latency_ms += row.latency_ms or 0.0
+        if row.cost_usd is None:
+            item.unpriced += 1
+        else:
+            item.cost_usd += row.cost_usd
+    return found
+
+
+def quality_range(store: ObjectStore, start: date, end: date) -> list[tuple[str, TaskQualityRow]]:
+    """The task_quality rows of the days in ``start..end`` that have a partition, day by day (a
+    day's golden evaluation belongs to that day's versions and labels: it is read, not redone)."""
+    if end < start:
+        raise ValueError(f"--to {end} is before --from {start}")
+    if (end - start).days >= MAX_DAYS:
+        raise ValueError(f"at most {MAX_DAYS} days at once")
+    found: list[tuple[str, TaskQualityRow]] = []
+    day = start
+    while day <= end:
+        key = day.isoformat()
+        if store.exists(partition_key("task_quality", key)):
+            found += [(key, row) for row in rows_from(read_partition(store, "task_quality", key), TaskQualityRow)]
+        day += timedelta(days=1)
+    return found
