@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +22,20 @@ def start_emulator(state: Path, knobs: dict | None = None) -> tuple[subprocess.P
         process.kill()
         raise RuntimeError(f"the emulator did not start: {line!r}")
     return process, match.group(0)
+
+
+def window_utilisation(times: list[float], limit: int, window_s: float = 60.0) -> dict:
+    """Requests in each full window [t, t + window) sliding by 1 s from the first request: the max
+    must never exceed the limit; the mean over the limit is the steady-state utilisation."""
+    times, counts = sorted(times), []
+    start = times[0] if times else 0.0
+    while times and start + window_s <= times[-1]:
+        counts.append(sum(1 for t in times if start <= t < start + window_s))
+        start += 1.0
+    if not counts:
+        return {"full_windows": 0}
+    return {
+        "full_windows": len(counts),
+        "max_in_window": max(counts),
+        "mean_utilisation": round(statistics.fmean(counts) / limit, 3),
+    }

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+from _common import window_utilisation
 from PIL import Image
 
 from gemini_assets.core.contracts.calls import GenerateRequest, MediaRef
@@ -164,23 +165,6 @@ def limiter_cost(folder: Path, acquires: int = 2000) -> dict:
         "p95_us": samples[int(len(samples) * 0.95)],
         "mean_us": statistics.fmean(samples),
         "dimensions": 3,
-    }
-
-
-def window_utilisation(times: list[float], limit: int, window_s: float = 60.0) -> dict:
-    """Requests in each full window [t, t+window) sliding by 1 s from the first request: the mean
-    is the quota utilisation in steady state, the max must never exceed the limit."""
-    times = sorted(times)
-    counts, start = [], times[0]
-    while start + window_s <= times[-1]:
-        counts.append(sum(1 for t in times if start <= t < start + window_s))
-        start += 1.0
-    if not counts:
-        return {"full_windows": 0}
-    return {
-        "full_windows": len(counts),
-        "mean_fraction": statistics.fmean(counts) / limit,
-        "max_in_window": max(counts),
     }
 
 

@@ -23,7 +23,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from _common import start_emulator
+from _common import start_emulator, window_utilisation
 
 MODEL = "gemini-3.8-flash"
 THREADS = 8
@@ -67,22 +66,6 @@ def worker(url: str, store: str, configured: int, window_ms: int, items: int, ou
     gateway.close()
 
 
-def windows(times: list[float], limit: int, window_s: float) -> dict:
-    """Requests in each full window [t, t + window) sliding by 1 s from the first request."""
-    times, counts = sorted(times), []
-    start = times[0] if times else 0.0
-    while times and start + window_s <= times[-1]:
-        counts.append(sum(1 for t in times if start <= t < start + window_s))
-        start += 1.0
-    if not counts:
-        return {"full_windows": 0}
-    return {
-        "full_windows": len(counts),
-        "max_in_window": max(counts),
-        "mean_utilisation": round(statistics.fmean(counts) / limit, 3),
-    }
-
-
 def scenario(work: Path, store: str, rpm: int, configured: int, window_s: float, items: int) -> dict:
     knobs = {"rpm": rpm, "minute_s": window_s, "latency_s": 0.2, "latency_jitter_s": 0.4, "seed": 3}
     emulator, url = start_emulator(work / "emulator", knobs)
@@ -115,8 +98,8 @@ def scenario(work: Path, store: str, rpm: int, configured: int, window_s: float,
         "attempts": attempts,
         "share_429": round(refused / attempts, 4),
         "wall_s": round(elapsed, 2),
-        "served_ok_per_window": windows(accepted, rpm, window_s),
-        "served_all_per_window": windows(admitted, rpm, window_s),
+        "served_ok_per_window": window_utilisation(accepted, rpm, window_s),
+        "served_all_per_window": window_utilisation(admitted, rpm, window_s),
     }
 
 

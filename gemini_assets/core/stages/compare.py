@@ -36,7 +36,9 @@ ANSWERED = frozenset({OutputStatus.OK, OutputStatus.BLOCKED, OutputStatus.API_ER
 
 
 @dataclass
-class _Calls:
+class ItemCalls:
+    """One item's calls to one model, summed from call_ledger (model_comparison, task_quality)."""
+
     cost_usd: float = 0.0
     unpriced: int = 0
     latency_ms: float = 0.0
@@ -66,7 +68,7 @@ def compare_day(
     text_filter: TextFilter,
 ) -> list[ModelComparisonRow]:
     champions = {row.media_id: row for row in outputs}
-    calls = _calls_by_item(ledger)
+    calls = calls_by_item(ledger)
     groups: dict[tuple[str, str, str], _Group] = defaultdict(_Group)
     providers: dict[str, Any] = {}
     for shadow in shadows:
@@ -96,7 +98,7 @@ def _row(
     champion: str,
     challenger: str,
     group: _Group,
-    calls: dict[tuple[str, str], _Calls],
+    calls: dict[tuple[str, str], ItemCalls],
     catalog: TaskCatalog,
     text_filter: TextFilter,
     providers: dict[str, Any],
@@ -109,7 +111,7 @@ def _row(
     for side, rows in sides.items():
         valid = [r for r in rows if _valid(r)]
         reviewed = sum(isinstance(judge(r, spec, text_filter), Rejected) for r in rows)
-        item_calls = [calls.get((r.media_id, r.model), _Calls()) for r in rows]
+        item_calls = [calls.get((r.media_id, r.model), ItemCalls()) for r in rows]
         cost = None if any(c.unpriced for c in item_calls) else sum(c.cost_usd for c in item_calls)
         latencies = pd.Series([c.latency_ms for c in item_calls if c.calls], dtype="float64")
         confidences = [c for r in valid if (c := _answer(r).get("confidence")) is not None]
@@ -165,8 +167,8 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _calls_by_item(ledger: Iterable[CallLedgerRow]) -> dict[tuple[str, str], _Calls]:
-    found: dict[tuple[str, str], _Calls] = defaultdict(_Calls)
+def calls_by_item(ledger: Iterable[CallLedgerRow]) -> dict[tuple[str, str], ItemCalls]:
+    found: dict[tuple[str, str], ItemCalls] = defaultdict(ItemCalls)
     for row in ledger:
         item = found[(row.media_id, row.model)]
         item.calls += 1

@@ -49,7 +49,7 @@ from gemini_assets.core.output.accuracy import (
 from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.calibration import Calibration, Point, calibrate, recommend_threshold
 from gemini_assets.core.review.decisions import Decision, latest_decisions
-from gemini_assets.core.stages.compare import ANSWERED
+from gemini_assets.core.stages.compare import ANSWERED, ItemCalls, calls_by_item
 from gemini_assets.core.stages.context import DayContext, progress_logger
 from gemini_assets.core.stages.deliver import plan_delivery
 from gemini_assets.core.stages.golden import GOLDEN, GoldenItem, load_golden_set
@@ -275,7 +275,7 @@ def quality_day(
     for row in golden:
         answered[(row.task, row.task_version, row.model)].append(row)
     queued = {row.media_id: row for row in review}
-    calls = _calls_by_item(ledger)
+    calls = calls_by_item(ledger)
     now = datetime.now(UTC)
     result = []
     for key, group in sorted(live.items()):
@@ -314,7 +314,7 @@ def _live_figures(
     rows: list[ModelOutputRow],
     queued: Mapping[str, ReviewQueueRow],
     decisions: Mapping[str, Decision],
-    calls: Mapping[tuple[str, str], _Calls],
+    calls: Mapping[tuple[str, str], ItemCalls],
     schema: dict[str, Any] | None,
 ) -> dict[str, Any]:
     items = len(rows)
@@ -325,7 +325,7 @@ def _live_figures(
         if (decision := decisions.get(q.media_id)) is not None
     ]
     agreement = reviewer_agreement(outcomes, schema or {})
-    item_calls = [calls.get((r.media_id, r.model), _Calls()) for r in rows]
+    item_calls = [calls.get((r.media_id, r.model), ItemCalls()) for r in rows]
     cost = None if any(c.unpriced for c in item_calls) else sum(c.cost_usd for c in item_calls)
     latencies = pd.Series([c.latency_ms for c in item_calls if c.calls], dtype="float64")
     return {
@@ -381,27 +381,6 @@ def _json(value: dict[str, Any] | list[Any]) -> str | None:
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-@dataclass
-class _Calls:
-    cost_usd: float = 0.0
-    unpriced: int = 0
-    latency_ms: float = 0.0
-    calls: int = 0
-
-
-def _calls_by_item(ledger: Iterable[CallLedgerRow]) -> dict[tuple[str, str], _Calls]:
-    found: dict[tuple[str, str], _Calls] = defaultdict(_Calls)
-    for row in ledger:
-        item = found[(row.media_id, row.model)]
-        item.calls += 1
-        item.latency_ms += row.latency_ms or 0.0
-        if row.cost_usd is None:
-            item.unpriced += 1
-        else:
-            item.cost_usd += row.cost_usd
-    return found
 
 
 def quality_range(store: ObjectStore, start: date, end: date) -> list[tuple[str, TaskQualityRow]]:
