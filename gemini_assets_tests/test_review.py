@@ -60,16 +60,18 @@ def test_review_decisions_take_effect_at_next_materialization(store, reviewed_da
     code, out = cli("show", low[:8])
     assert code == 0 and "low_confidence" in out and '"confidence": 0.1' in out
 
-    code, out = cli("approve", invalid, "--reviewer", "ana")
+    code, out = cli("approve", invalid, "--reviewer", "ana", "--as-admin")
     assert code == 4 and "use `review edit`" in out
     code, out = cli("edit", invalid, "--json", json.dumps({**GOOD_RECORD, "category": "spaceship"}))
     assert code == 4 and "category" in out
-    code, out = cli("edit", invalid, "--json", json.dumps(GOOD_RECORD), "--set", "confidence=0.8", "--reviewer", "ana")
+    code, out = cli(
+        "edit", invalid, "--json", json.dumps(GOOD_RECORD), "--set", "confidence=0.8", "--reviewer", "ana", "--as-admin"
+    )
     assert code == 0 and "edit recorded" in out
 
-    assert cli("reject", low, "--reviewer", "ben", "--note", "blurry")[0] == 0
-    assert cli("approve", low, "--reviewer", "ben", "--note", "looked again")[0] == 0
-    assert cli("reject", sensitive, "--reviewer", "ana")[0] == 0
+    assert cli("reject", low, "--reviewer", "ben", "--as-admin", "--note", "blurry")[0] == 0
+    assert cli("approve", low, "--reviewer", "ben", "--as-admin", "--note", "looked again")[0] == 0
+    assert cli("reject", sensitive, "--reviewer", "ana", "--as-admin")[0] == 0
 
     code, out = cli("list")
     assert out.strip() == "nothing to review"
@@ -130,7 +132,9 @@ def test_an_edit_carrying_what_the_task_flags_is_refused_and_nothing_is_recorded
     """Guards: `review edit` published a card number, an email and sensitive words that a model's
     answer could never have published (product_recognition flags PII and sensitive words)."""
     ids = queue(store, product_recognition=GOOD_RECORD)
-    code, out = cli("edit", ids["product_recognition"], "--set", f"description={CARD_AND_MAIL}", "--reviewer", "ana")
+    code, out = cli(
+        "edit", ids["product_recognition"], "--set", f"description={CARD_AND_MAIL}", "--reviewer", "ana", "--as-admin"
+    )
     assert code == 4 and "pii:email@description, pii:card@description" in out
     assert "product_recognition does not publish these" in out and "take them out of the record" in out
     code, out = cli("edit", ids["product_recognition"], "--set", "description=A strictly confidential mug.")
@@ -141,7 +145,9 @@ def test_an_edit_carrying_what_the_task_flags_is_refused_and_nothing_is_recorded
 def test_an_edit_carrying_what_the_task_redacts_is_recorded_masked_with_its_flags(store):
     """Guards: edited values skipping the PII filter of a task that redacts (document_extraction)."""
     ids = queue(store, document_extraction=DOCUMENT)
-    code, out = cli("edit", ids["document_extraction"], "--set", f"summary={CARD_AND_MAIL}", "--reviewer", "ana")
+    code, out = cli(
+        "edit", ids["document_extraction"], "--set", f"summary={CARD_AND_MAIL}", "--reviewer", "ana", "--as-admin"
+    )
     assert code == 0, out
     (decision,) = decisions_for_day(store, DAY)
     assert decision.record["summary"] == MASKED and "4111" not in json.dumps(decision.record)
@@ -156,8 +162,8 @@ def test_approving_masks_what_the_task_redacts_and_records_what_the_reviewer_sig
         document_extraction={**DOCUMENT, "summary": CARD_AND_MAIL},
         product_recognition={**GOOD_RECORD, "description": "Mail jane.doe@example.com for this mug."},
     )
-    assert cli("approve", ids["document_extraction"], "--reviewer", "ana")[0] == 0
-    assert cli("approve", ids["product_recognition"], "--reviewer", "ben")[0] == 0
+    assert cli("approve", ids["document_extraction"], "--reviewer", "ana", "--as-admin")[0] == 0
+    assert cli("approve", ids["product_recognition"], "--reviewer", "ben", "--as-admin")[0] == 0
     document, product = decisions_for_day(store, DAY)
     assert document.record["summary"] == MASKED and document.flags == "pii:card@summary,pii:email@summary"
     assert "jane.doe@example.com" in product.record["description"]  # flag policy: a person signed it off
@@ -172,19 +178,23 @@ def test_approving_masks_what_the_task_redacts_and_records_what_the_reviewer_sig
         ("ana\x1b[31m", "'\\x1b' is not allowed in a reviewer name"),
         ("ana\nben", "'\\n' is not allowed in a reviewer name"),
         ("", "a reviewer name has 1 to 64 characters, not 0"),
-        (" ana", "a reviewer name starts with a letter or digit"),
+        ("Ana María", "' ' is not allowed in a reviewer name"),
+        ("maría", "'í' is not allowed in a reviewer name"),
+        ("..", "a reviewer name starts with a letter, a digit or _, not '.'"),
+        ("-ana", "a reviewer name starts with a letter, a digit or _, not '-'"),
     ],
 )
-def test_reviewer_names_are_short_printable_names(store, name, problem):
-    """Guards: --reviewer taking any text (paths, escape sequences, 100,000 characters) into the
-    decisions, the audit trail and validated_records.reviewed_by."""
+def test_reviewer_names_are_short_login_like_names(store, name, problem):
+    """Guards: --reviewer taking any text (paths, escape sequences, 100,000 characters, look-alike
+    letters) into the decisions, the audit trail and validated_records.reviewed_by."""
     for command in (["approve", "abc"], ["reject", "abc"], ["edit", "abc", "--set", "a=1"]):
-        code, out = cli(*command, "--reviewer", name)
-        assert code == 2 and problem in out and "Traceback" not in out, (command, out)
+        for admin in ([], ["--as-admin"]):
+            code, out = cli(*command, "--reviewer", name, *admin)
+            assert code == 2 and problem in out and "Traceback" not in out, (command, out)
 
 
 def test_a_valid_reviewer_name_gets_past_the_option_check(store):
-    code, out = cli("reject", "abc", "--reviewer", "Ana María-López.2@qa_team")
+    code, out = cli("reject", "abc", "--reviewer", "ana.lopez-2@qa_team", "--as-admin")
     assert code == 4 and "no review item 'abc'" in out  # refused for the item, not for the name
 
 
@@ -205,7 +215,7 @@ def document_day(store):
 @pytest.mark.slow
 def test_an_edited_record_reaches_validated_records_masked_and_flagged(store, document_day):
     """Guards: a card number and an email typed into `review edit` reaching validated_records."""
-    code, out = cli("edit", document_day, "--set", f"summary={CARD_AND_MAIL}", "--reviewer", "Ana María")
+    code, out = cli("edit", document_day, "--set", f"summary={CARD_AND_MAIL}", "--reviewer", "ana.maria", "--as-admin")
     assert code == 0, out
     result = dg.materialize(
         ASSETS, partition_key=DAY, resources=default_resources(), selection=["validated_records", "review_queue"]
@@ -214,4 +224,4 @@ def test_an_edited_record_reaches_validated_records_masked_and_flagged(store, do
     record = read_partition(store, "validated_records", DAY).set_index("media_id").loc[document_day]
     assert json.loads(record["record_json"])["summary"] == MASKED and "4111" not in record["record_json"]
     assert record["flags"] == "review:edit,pii:card@summary,pii:email@summary"
-    assert record["source"] == "review" and record["reviewed_by"] == "Ana María"
+    assert record["source"] == "review" and record["reviewed_by"] == "ana.maria"

@@ -1,12 +1,22 @@
-"""`gemini-assets audit`: verify the hash chain and the signed checkpoints; seal a damaged day."""
+"""`gemini-assets audit`: verify the hash chain and the signed checkpoints; seal a damaged day;
+show the signing keys (rotation: docs/compliance.md)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from gemini_assets.cli.common import DAY, EXIT_FAILED, settings, store
 from gemini_assets.core.audit.log import AuditLog
-from gemini_assets.core.audit.verify import seal_day, verify_day
+from gemini_assets.core.audit.signing import (
+    fingerprint,
+    load_existing_key,
+    load_trusted_keys,
+    public_key_hex,
+    public_key_pem,
+)
+from gemini_assets.core.audit.verify import seal_day
 
 
 @click.group()
@@ -19,11 +29,12 @@ def audit() -> None:
 def verify(day: str | None) -> None:
     """Detect edited, removed or truncated events; exit 1 when any day fails, saying what to do next."""
     config = settings()
-    log = AuditLog.from_settings(store(config), config)
+    log = AuditLog.from_settings(store(config), config)  # trusts GEMINI_ASSETS_AUDIT_TRUSTED_KEYS too
+    load_trusted_keys(config.audit_trusted_key_paths())  # a bad list fails even when there is no day
     days = [day] if day else log.days()
     failed = 0
     for current in days:
-        result = verify_day(log, current)
+        result = log.verify(current)
         status = "ok" if result.ok else "FAILED"
         click.echo(f"{current}: {status} ({result.events} events, {result.checkpoints} signed checkpoints)")
         for note in result.notes:
@@ -52,7 +63,32 @@ def seal(day: str, reason: str, operator: str) -> None:
     config = settings()
     log = AuditLog.from_settings(store(config), config)
     try:
-        body = seal_day(log, day, reason=reason, operator=operator)
+        earlier = load_trusted_keys(config.audit_trusted_key_paths())
+        body = seal_day(log, day, reason=reason, operator=operator, earlier_keys=earlier)
     except FileExistsError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{day}: sealed {body['size']} events as found ({len(body['problems_at_seal'])} problems recorded)")
+
+
+@audit.command()
+def keys() -> None:
+    """The key that signs now and the earlier keys verification still trusts, with their ids."""
+    config = settings()
+    path = config.audit_key_path()
+    click.echo(f"{fingerprint(public_key_hex(load_existing_key(path)))}  signs now ({path})")
+    for public, source in load_trusted_keys(config.audit_trusted_key_paths()).items():
+        click.echo(f"{fingerprint(public)}  trusted ({source})")
+
+
+@audit.command("public-key")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A private key file (default: the current key, GEMINI_ASSETS_AUDIT_KEY).",
+)
+def public_key(key_file: Path | None) -> None:
+    """Print a signing key's public half as PEM, to list in GEMINI_ASSETS_AUDIT_TRUSTED_KEYS before a rotation."""
+    key = load_existing_key(key_file or settings().audit_key_path())
+    click.echo(public_key_pem(key).decode(), nl=False)

@@ -8,11 +8,13 @@ from typing import Any
 import click
 
 from gemini_assets.cli.common import DAY, settings, store
+from gemini_assets.core.audit.identity import IdentitySource
 from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.contracts.errors import DecisionError
 from gemini_assets.core.privacy.filters import TextFilter
 from gemini_assets.core.review import workflow
 from gemini_assets.core.review.decisions import Decision, reviewer_problem
+from gemini_assets.core.review.identity import cli_identity
 from gemini_assets.core.tasks.catalog import TaskCatalog
 
 
@@ -22,7 +24,7 @@ def _short(text: object, width: int) -> str:
 
 
 class ReviewerType(click.ParamType):
-    """A reviewer's name: short and printable (it lands in tables, the audit trail and terminals)."""
+    """A reviewer's name: short and login-like (it lands in tables, the audit trail and terminals)."""
 
     name = "NAME"
 
@@ -37,22 +39,46 @@ REVIEWER = ReviewerType()
 
 
 def reviewer_option(command: Any) -> Any:
-    return click.option("--reviewer", type=REVIEWER, default=None, help="Defaults to the login name.")(command)
+    """``--reviewer`` and ``--as-admin``: a decision is recorded under the OS user running the
+    command; naming anyone else takes ``--as-admin``, and the audit event records both names."""
+    command = click.option(
+        "--as-admin",
+        is_flag=True,
+        help="Record the decision in --reviewer's name although you are someone else (audited: the "
+        "event names you as recorded_by).",
+    )(command)
+    return click.option(
+        "--reviewer",
+        type=REVIEWER,
+        default=None,
+        help="Who decided: defaults to, and without --as-admin must be, your OS user.",
+    )(command)
 
 
-def _decide(media_id: str, day: str | None, reviewer: str | None) -> tuple[workflow.Reviewer, workflow.ReviewItem]:
+def _decide(
+    media_id: str, day: str | None, reviewer: str | None, as_admin: bool
+) -> tuple[workflow.Reviewer, workflow.ReviewItem]:
     config = settings()
     target = store(config)
     item = workflow.find_item(target, media_id, day)
+    # who decides, before anything is written: the OS user, or --reviewer with --as-admin
+    identity = cli_identity(reviewer, as_admin)
     # the same filters a model's answer passes, from the same settings as the run
     text_filter = TextFilter.load(config.sensitive_words_file, config.pii_patterns_file)
     audit = AuditLog.from_settings(target, config)
-    return workflow.Reviewer(target, audit, TaskCatalog(), reviewer, text_filter), item
+    return workflow.Reviewer(target, audit, TaskCatalog(), identity, text_filter), item
+
+
+def _who(decision: Decision) -> str:
+    """Who decided, and for an admin override who recorded it in their name."""
+    if decision.identity == IdentitySource.ADMIN_OVERRIDE:
+        return f"{decision.reviewer} (admin override, recorded by {decision.recorded_by})"
+    return decision.reviewer
 
 
 def _done(decision: Decision) -> None:
     click.echo(
-        f"{decision.action} recorded for {decision.media_id} by {decision.reviewer} at {decision.decided_at}; "
+        f"{decision.action} recorded for {decision.media_id} by {_who(decision)} at {decision.decided_at}; "
         f"it takes effect when validated_records for {decision.day} is materialized next."
     )
 
@@ -99,7 +125,7 @@ def show(media_id: str, day: str | None) -> None:
     if row.candidate_json:
         click.echo(f"{'candidate':>14}: {json.dumps(json.loads(row.candidate_json), indent=2)}")
     for decision in workflow.history(target, item):
-        click.echo(f"{'decision':>14}: {decision.decided_at} {decision.reviewer} {decision.action} {decision.note!r}")
+        click.echo(f"{'decision':>14}: {decision.decided_at} {_who(decision)} {decision.action} {decision.note!r}")
 
 
 @review.command()
@@ -107,9 +133,9 @@ def show(media_id: str, day: str | None) -> None:
 @click.option("--date", "day", type=DAY, default=None)
 @reviewer_option
 @click.option("--note", default="")
-def approve(media_id: str, day: str | None, reviewer: str | None, note: str) -> None:
+def approve(media_id: str, day: str | None, reviewer: str | None, as_admin: bool, note: str) -> None:
     """Publish the model's schema-valid answer as a record."""
-    person, item = _decide(media_id, day, reviewer)
+    person, item = _decide(media_id, day, reviewer, as_admin)
     _done(person.approve(item, note))
 
 
@@ -118,9 +144,9 @@ def approve(media_id: str, day: str | None, reviewer: str | None, note: str) -> 
 @click.option("--date", "day", type=DAY, default=None)
 @reviewer_option
 @click.option("--note", default="")
-def reject(media_id: str, day: str | None, reviewer: str | None, note: str) -> None:
+def reject(media_id: str, day: str | None, reviewer: str | None, as_admin: bool, note: str) -> None:
     """Keep the item out of validated_records for good."""
-    person, item = _decide(media_id, day, reviewer)
+    person, item = _decide(media_id, day, reviewer, as_admin)
     _done(person.reject(item, note))
 
 
@@ -137,6 +163,7 @@ def edit(
     assignments: tuple[str, ...],
     record_json: str | None,
     reviewer: str | None,
+    as_admin: bool,
     note: str,
 ) -> None:
     """Publish a corrected record (validated against the task's schema)."""
@@ -149,5 +176,5 @@ def edit(
     changes.update(dict(workflow.parse_assignment(a) for a in assignments))
     if not changes:
         raise DecisionError("nothing to change: give --set field=value or --json")
-    person, item = _decide(media_id, day, reviewer)
+    person, item = _decide(media_id, day, reviewer, as_admin)
     _done(person.edit(item, changes, note))

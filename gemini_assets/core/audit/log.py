@@ -24,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gemini_assets.core.audit.merkle import merkle_root
-from gemini_assets.core.audit.signing import fingerprint, load_or_create_key, public_key_hex
+from gemini_assets.core.audit.signing import fingerprint, load_or_create_key, load_trusted_keys, public_key_hex
 from gemini_assets.core.config import Settings
 from gemini_assets.core.storage.objectstore import ObjectStore
 
@@ -78,10 +79,13 @@ class AuditLog:
         key_path: Path,
         checkpoints_root: str | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
+        trusted_keys: Sequence[Path] = (),
     ):
         """``checkpoints_root``: another storage root for the signed checkpoints (better: a bucket the
         log writer cannot rewrite); unset, they go under ``audit_checkpoints/`` of the same root."""
         self.store, self.key_path, self.checkpoint_every = store, key_path, checkpoint_every
+        # Earlier keys' public halves (GEMINI_ASSETS_AUDIT_TRUSTED_KEYS): their checkpoints still verify.
+        self.trusted_keys = tuple(trusted_keys)
         if checkpoints_root:
             self.checkpoints, self.checkpoint_prefix = ObjectStore(checkpoints_root, store.s3_endpoint), ""
         else:
@@ -96,7 +100,13 @@ class AuditLog:
 
     @classmethod
     def from_settings(cls, store: ObjectStore, settings: Settings) -> AuditLog:
-        return cls(store, settings.audit_key_path(), settings.audit_checkpoints, settings.audit_checkpoint_every)
+        return cls(
+            store,
+            settings.audit_key_path(),
+            settings.audit_checkpoints,
+            settings.audit_checkpoint_every,
+            settings.audit_trusted_key_paths(),
+        )
 
     # -- writing -------------------------------------------------------------------------
     def append(self, day: str, events: list[dict[str, Any]], run_id: str | None = None, sign: bool = True) -> int:
@@ -216,7 +226,7 @@ class AuditLog:
     def verify(self, day: str) -> Verification:
         from gemini_assets.core.audit.verify import verify_day  # verify.py builds on this module
 
-        return verify_day(self, day)
+        return verify_day(self, day, load_trusted_keys(self.trusted_keys))
 
 
 def _lines(data: bytes) -> list[bytes]:

@@ -15,13 +15,22 @@ chain on from the seal.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gemini_assets.core.audit.identity import identity_problems
 from gemini_assets.core.audit.log import GENESIS, SEAL_PREFIX, AuditLog, canonical, record_hash
 from gemini_assets.core.audit.merkle import merkle_root
-from gemini_assets.core.audit.signing import load_or_create_key, public_key_hex, verify
+from gemini_assets.core.audit.signing import (
+    TRUSTED_KEYS_VARIABLE,
+    key_id_of,
+    load_or_create_key,
+    public_key_hex,
+    verify,
+)
 
 
 @dataclass
@@ -38,7 +47,9 @@ class Verification:
         return not self.problems
 
 
-def verify_day(log: AuditLog, day: str) -> Verification:
+def verify_day(log: AuditLog, day: str, earlier_keys: Collection[str] = ()) -> Verification:
+    """``earlier_keys``: public keys (raw hex, signing.load_trusted_keys) of earlier signing keys
+    whose checkpoints still count, besides the current key's."""
     result = Verification(day)
     try:
         records = log.read(day)
@@ -47,18 +58,34 @@ def verify_day(log: AuditLog, day: str) -> Verification:
         result.next_steps.append(_SEAL_HINT.format(day=day))
         return result
     result.events = len(records)
-    trusted = public_key_hex(load_or_create_key(log.key_path))
+    trusted = {public_key_hex(load_or_create_key(log.key_path)), *earlier_keys}
     bodies = []
+    untrusted: Counter[str] = Counter()
+    examples: dict[str, str] = {}
     for key, body in log.checkpoint_bodies(day):
-        if _signature_ok(body, trusted):
+        public = body.get("public_key")
+        if not (isinstance(public, str) and public in trusted):
+            # The embedded key only names the signer: a valid signature by a key nobody listed
+            # proves nothing, or whoever rewrites the log could sign it with a key of their own.
+            untrusted[key_id_of(public)] += 1
+            examples.setdefault(key_id_of(public), key)
+        elif _signature_ok(body, public):
             bodies.append(body)
         else:
-            result.problems.append(f"checkpoint {key}: signature invalid or by an untrusted key")
+            result.problems.append(f"checkpoint {key}: signature invalid for key {key_id_of(public)}")
+    for key_id, count in untrusted.items():
+        result.problems.append(
+            f"{count} checkpoint(s) signed by an untrusted key {key_id}, neither the current audit key nor "
+            f"one listed in {TRUSTED_KEYS_VARIABLE} (e.g. {examples[key_id]})"
+        )
+    if untrusted:  # first the key: what else fails (an uncovered end) may only follow from it
+        result.next_steps.append(_KEY_HINT.format(ids=", ".join(sorted(untrusted))))
     seals = sorted((b for b in bodies if b.get("kind") == "seal"), key=lambda b: int(b["size"]))
     checkpoints = [b for b in bodies if b.get("kind") != "seal"]
     result.checkpoints = len(checkpoints)
     start, prev = _check_seals(records, seals, result)
     _check_chain(records, start, prev, result)
+    result.problems.extend(identity_problems(records[start:], start))  # every review decision names who decided
     _check_checkpoints(records, checkpoints, seals[-1]["size"] if seals else 0, result)
     if result.problems and not result.next_steps:
         result.next_steps.append(_SEAL_HINT.format(day=day))
@@ -67,7 +94,7 @@ def verify_day(log: AuditLog, day: str) -> Verification:
 
 def _signature_ok(body: dict[str, Any], trusted: str) -> bool:
     unsigned = canonical({k: v for k, v in body.items() if k != "signature"})
-    return body.get("public_key") == trusted and verify(trusted, body.get("signature", ""), unsigned)
+    return body.get("public_key") == trusted and verify(trusted, str(body.get("signature", "")), unsigned)
 
 
 def _check_seals(records: list[dict[str, Any]], seals: list[dict[str, Any]], result: Verification) -> tuple[int, str]:
@@ -143,10 +170,10 @@ def as_found_root(records: list[dict[str, Any]]) -> str:
     return merkle_root(leaves).hex()
 
 
-def seal_day(log: AuditLog, day: str, reason: str, operator: str) -> dict[str, Any]:
+def seal_day(log: AuditLog, day: str, reason: str, operator: str, earlier_keys: Collection[str] = ()) -> dict[str, Any]:
     """Seal the day's log as found: a signed record, never a rewrite. Returns the seal."""
     records = log.read(day)
-    problems = verify_day(log, day).problems
+    problems = verify_day(log, day, earlier_keys).problems
     body: dict[str, Any] = {
         "kind": "seal",
         "day": day,
@@ -169,4 +196,10 @@ _SEAL_HINT = (
     "keep the log as it is (it is the evidence); find out who wrote the damaged events (run_id, ts); "
     "then seal the day so later events chain on: `gemini-assets audit seal --date {day} --reason ...` "
     "(docs/compliance.md: sealing a damaged chain)"
+)
+_KEY_HINT = (
+    "if {ids} is an earlier audit key of this deployment, add its public key to "
+    f"{TRUSTED_KEYS_VARIABLE} (`gemini-assets audit keys` lists what is trusted; docs/compliance.md: "
+    "rotating the audit-signing key); otherwise those checkpoints were not written by this deployment: "
+    "keep them as evidence"
 )

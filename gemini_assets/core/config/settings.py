@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = Field(
         None, validation_alias="GEMINI_ASSETS_AUDIT_KEY", description="Ed25519 key that signs audit checkpoints"
     )
+    audit_trusted_keys: str | None = Field(
+        None,
+        validation_alias="GEMINI_ASSETS_AUDIT_TRUSTED_KEYS",
+        description=(
+            "earlier audit keys verification still accepts: PEM public-key files or folders of *.pem, "
+            "separated like PATH (os.pathsep)"
+        ),
+    )
     lease_ttl_s: float = Field(
         120.0,
         gt=0,
@@ -149,6 +157,11 @@ class Executor(StrEnum):
 
     MULTIPROCESS = "multiprocess"  # Dagster's default: a child process per step on the run's host
     CELERY = "celery"  # each step a Celery task, taken by `dagster-celery worker` processes on any host
+
+    def audit_trusted_key_paths(self) -> list[Path]:
+        # os.pathsep, as PATH: a path may hold commas, and a list of paths reads as every other one does.
+        entries = (self.audit_trusted_keys or "").split(os.pathsep)
+        return [Path(entry.strip()) for entry in entries if entry.strip()]
 
 
 class ExecutorSettings(BaseSettings):

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gemini_assets.core.audit.identity import REVIEWED_EVENT, Identity
 from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.contracts.enums import ReviewAction, ReviewStatus
 from gemini_assets.core.contracts.errors import DecisionError
@@ -18,11 +19,11 @@ from gemini_assets.core.contracts.tables import ReviewQueueRow
 from gemini_assets.core.privacy.filters import TextFilter
 from gemini_assets.core.review.decisions import (
     Decision,
-    checked_reviewer,
     decisions_for_day,
     latest_decisions,
     record_decision,
 )
+from gemini_assets.core.review.identity import as_identity
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import WAREHOUSE, read_partition, rows_from
 from gemini_assets.core.tasks.catalog import TaskCatalog
@@ -89,11 +90,14 @@ class Reviewer:
         store: ObjectStore,
         audit: AuditLog,
         catalog: TaskCatalog,
-        reviewer: str | None = None,
+        reviewer: Identity | str | None = None,
         text_filter: TextFilter | None = None,
     ):
+        """``reviewer``: the identity the entry point established (the CLI's OS user, a proxy's
+        user); None is the OS user; a bare name is an admin override by the OS user."""
         self.store, self.audit, self.catalog = store, audit, catalog
-        self.reviewer = checked_reviewer(reviewer)
+        self.identity = as_identity(reviewer)
+        self.reviewer = self.identity.name
         self.text_filter = text_filter or TextFilter()
 
     def validate_record(self, item: ReviewItem, record: dict[str, Any]) -> dict[str, Any]:
@@ -149,16 +153,18 @@ class Reviewer:
             item.row.task,
             action,
             reason_code=item.row.reason_code,
-            reviewer=self.reviewer,
+            reviewer=self.identity,
             note=note,
             record=record,
             flags=flags,
         )
         event = {
-            "event": "reviewed",
+            "event": REVIEWED_EVENT,
             "media_id": decision.media_id,
             "action": str(action),
-            "reviewer": decision.reviewer,
+            # who decided, the OS account that recorded it and how the name was established:
+            # audit verify checks these on every decision event
+            **self.identity.event_fields(),
             "decision_id": decision.decision_id,
         }
         self.audit.append(item.day, [event])
