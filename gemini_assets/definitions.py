@@ -7,7 +7,7 @@ from datetime import timedelta
 import dagster as dg
 
 from gemini_assets.core.config import load_executor_settings
-from gemini_assets.defs import batches, compare, costs, gemini, ingest, quality, records
+from gemini_assets.defs import batches, compare, costs, gemini, ingest, quality, records, releases
 from gemini_assets.defs.executors import pipeline_executor
 from gemini_assets.defs.jobs import daily_pipeline, daily_schedule
 from gemini_assets.defs.reaper import dead_run_reaper
@@ -28,6 +28,7 @@ ASSETS = [
     costs.billing_reconciliation,
     compare.model_comparison,
     quality.task_quality,
+    releases.canary_releases,
 ]
 
 # The cost tables are what finance reads each morning: the 02:00 run must have refreshed them.

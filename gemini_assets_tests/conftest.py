@@ -23,6 +23,7 @@ def isolated_env(tmp_path, monkeypatch):
         "GEMINI_ASSETS_EXECUTOR",
         "GEMINI_ASSETS_CELERY_BROKER",
         "GEMINI_ASSETS_CELERY_BACKEND",
+        "GEMINI_ASSETS_RELEASES",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GEMINI_ASSETS_STORAGE", str(tmp_path / "storage"))

@@ -1,10 +1,10 @@
-"""`gemini-assets`: seed a day, run the demo, serve the emulator, review, audit, tables, costs, compare, quality."""
+"""`gemini-assets`: seed and run days, emulator, review, audit, tables, costs, compare, quality, release."""
 
 from __future__ import annotations
 
 import click
 
-from gemini_assets.cli import audit, compare, costs, demo, quality, review, tables
+from gemini_assets.cli import audit, compare, costs, demo, golden, quality, releases, review, tables
 from gemini_assets.cli.common import EXIT_CODES_HELP, Commands, storage_option
 
 
@@ -24,6 +24,8 @@ for command in (
     costs.costs,
     compare.compare,
     quality.quality,
+    releases.release,
+    golden.golden,
 ):
     main.add_command(command)
 

@@ -54,7 +54,9 @@ def make_audio(
 ) -> bytes:
     muxer, codec, rate = AUDIO_FORMATS[ext]
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format=muxer) as out:
+    # The Ogg muxer picks a random stream serial number unless bit-exact: same sample, same bytes.
+    options = {"fflags": "+bitexact"} if muxer == "ogg" else {}
+    with av.open(buffer, "w", format=muxer, container_options=options) as out:
         out.metadata.update(tags or {})
         stream = out.add_stream(codec, rate=rate, layout="mono")
         _encode_audio(out, stream, rate, _tone(rate, seconds, freq, noise, seed))

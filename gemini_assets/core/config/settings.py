@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     routes_file: Path | None = Field(
         None, validation_alias="GEMINI_ASSETS_ROUTES", description="routing, A/B and quota YAML"
     )
+    releases_file: Path | None = Field(
+        None,
+        validation_alias="GEMINI_ASSETS_RELEASES",
+        description="canary release plan YAML: candidate versions or models, shares, thresholds (unset: none)",
+    )
     limiter: str | None = Field(
         None,
         validation_alias="GEMINI_ASSETS_LIMITER",
@@ -151,17 +156,17 @@ class Settings(BaseSettings):
     def audit_key_path(self) -> Path:
         return self.audit_key_file or self.home / ".config" / "gemini_assets" / "audit_ed25519.pem"
 
+    def audit_trusted_key_paths(self) -> list[Path]:
+        # os.pathsep, as PATH: a path may hold commas, and a list of paths reads as every other one does.
+        entries = (self.audit_trusted_keys or "").split(os.pathsep)
+        return [Path(entry.strip()) for entry in entries if entry.strip()]
+
 
 class Executor(StrEnum):
     """Where the steps of a run execute."""
 
     MULTIPROCESS = "multiprocess"  # Dagster's default: a child process per step on the run's host
     CELERY = "celery"  # each step a Celery task, taken by `dagster-celery worker` processes on any host
-
-    def audit_trusted_key_paths(self) -> list[Path]:
-        # os.pathsep, as PATH: a path may hold commas, and a list of paths reads as every other one does.
-        entries = (self.audit_trusted_keys or "").split(os.pathsep)
-        return [Path(entry.strip()) for entry in entries if entry.strip()]
 
 
 class ExecutorSettings(BaseSettings):

@@ -514,6 +514,27 @@ class TaskQualityRow(Row):
     measured_at: datetime | None = Field(default=None, description="when the day was measured")
 
 
+class CanaryReleaseRow(Row):
+    task: str = Field(description="task whose canary was judged")
+    candidate: str = Field(description="what the canary tries: `version 1.1.0` or `model <name>`")
+    baseline_version: str | None = Field(default=None, description="task version the other items kept")
+    share: float = Field(description="configured share of live items the candidate answered")
+    decision: str = Field(description="promoted | rolled_back | continue (minimum sample not reached)")
+    reasons: str = Field(description="why, threshold by threshold (`; `-separated)")
+    live_items: int = Field(description="the day's live items the candidate answered")
+    golden_items: int = Field(description="golden items the candidate answered (the sample the thresholds need)")
+    golden_accuracy: float | None = Field(default=None, description="the candidate's golden accuracy")
+    valid_output_rate: float | None = Field(
+        default=None, description="share of schema-valid answers: live items, else golden ones"
+    )
+    cost_per_correct_record_usd: float | None = Field(default=None, description="as in task_quality")
+    baseline_golden_accuracy: float | None = Field(
+        default=None, description="the baseline's golden accuracy, for reference"
+    )
+    pinned_version: str | None = Field(default=None, description="task version every item gets after the decision")
+    decided_at: datetime = Field(description="when the gate judged the canary")
+
+
 RAW_MEDIA = _table("raw_media", ("media_id",), "one row per file landed in landing/<day>/<task>/", RawMediaRow)
 VALIDATED_MEDIA = _table("validated_media", ("media_id",), "accepted uploads with probe results", ValidatedMediaRow)
 QUARANTINED_MEDIA = _table("quarantined_media", ("media_id",), "rejected uploads with a reason", QuarantinedMediaRow)
@@ -529,7 +550,7 @@ CHALLENGER_OUTPUTS = _table(
 )
 GOLDEN_OUTPUTS = _table(
     "golden_outputs",
-    ("media_id", "model"),
+    ("media_id", "task_version", "model"),
     "golden-set items answered by each task version x model of the day (variant golden); never a record "
     "(model_outputs' columns)",
     ModelOutputRow,
@@ -570,4 +591,10 @@ TASK_QUALITY = _table(
     "how right the day's answers are per task x task version x model: golden-set accuracy, calibration, "
     "review, cost and latency",
     TaskQualityRow,
+)
+CANARY_RELEASES = _table(
+    "canary_releases",
+    ("task", "candidate"),
+    "the day's canary gate: each running canary's figures against its thresholds and the decision taken",
+    CanaryReleaseRow,
 )

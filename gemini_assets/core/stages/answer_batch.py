@@ -99,7 +99,7 @@ class BatchStage:
         if attempt.ok and line is not None:
             return GenerateResult(line.text, line.finish_reason, line.block_reason, [attempt])
         if job.succeeded and (attempt.status_code in RETRYABLE_CODES or attempt.status_code == 0):
-            task = self.ctx.catalog.get(item.task)
+            task = self.ctx.catalog.for_item(item.task, item.sha256)
             media = outbound_media(self.ctx, item, plan)
             request = first_request(task, plan.model, media, item.context, self.ctx.text_filter)
             retry = self.gateway.generate(request, first_attempt=2)
@@ -109,7 +109,7 @@ class BatchStage:
     # ---- submit, or find what was submitted before --------------------------------------------
     def _submit_or_resume(self, model: str, group: list[ValidatedMediaRow]) -> BatchRecord:
         day, store = self.ctx.day, self.ctx.store
-        hashes = {i.media_id: self.ctx.catalog.get(i.task).prompt_hash for i in group}
+        hashes = {i.media_id: self.ctx.catalog.for_item(i.task, i.sha256).prompt_hash for i in group}
         key = batch_key(day, model, group, hashes)
         name = display_name(day, model, key)
         record = load_record(store, day, model, key)
@@ -141,7 +141,7 @@ class BatchStage:
             return record
         requests = {}
         for item in group:
-            plan, task = self.plans[item.media_id], self.ctx.catalog.get(item.task)
+            plan, task = self.plans[item.media_id], self.ctx.catalog.for_item(item.task, item.sha256)
             media = outbound_media(self.ctx, item, plan)
             requests[item.media_id] = first_request(task, model, media, item.context, self.ctx.text_filter)
         sent = self.gateway.submit_batch(model, requests, name, self.settings.inline_limit_bytes)

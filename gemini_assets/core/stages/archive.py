@@ -12,6 +12,6 @@ from gemini_assets.core.stages.context import DayContext
 
 def archive_key(ctx: DayContext, backend: Backend, item: ValidatedMediaRow, model: str) -> str:
     """The answer key of the item's first request as it would be sent (media aside)."""
-    task = ctx.catalog.get(item.task)
+    task = ctx.catalog.for_item(item.task, item.sha256)
     request = first_request(task, model, MediaRef(item.mime_type), item.context, ctx.text_filter)
     return response_key(backend, task.name, task.version, model, item.sha256, request_fingerprint(request))

@@ -42,11 +42,12 @@ class DayContext:
         run_id: str | None = None,
         log: Log | None = None,
     ) -> DayContext:
+        store = ObjectStore.from_settings(settings)
         return cls(
-            store=ObjectStore.from_settings(settings),
+            store=store,
             day=day,
             settings=settings,
-            catalog=TaskCatalog(pins),
+            catalog=TaskCatalog.load(store, settings.releases_file, pins),
             text_filter=TextFilter.load(settings.sensitive_words_file, settings.pii_patterns_file),
             run_id=run_id,
             log=log or _log.info,

@@ -22,7 +22,15 @@ from typing import Any
 
 from gemini_assets.core.audit.events import item_events
 from gemini_assets.core.contracts.calls import RemoteFile
-from gemini_assets.core.contracts.enums import CallMode, DeliveryMode, Endpoint, MediaKind, OutputStatus, Residency
+from gemini_assets.core.contracts.enums import (
+    CallMode,
+    DeliveryMode,
+    Endpoint,
+    MediaKind,
+    OutputStatus,
+    Provider,
+    Residency,
+)
 from gemini_assets.core.contracts.errors import SanitizeError
 from gemini_assets.core.contracts.tables import DeliveryPlan, ValidatedMediaRow
 from gemini_assets.core.gateway import stopping
@@ -110,6 +118,18 @@ def plan_items(
     return [plans[index] for index in range(len(items))]
 
 
+def released_route(
+    ctx: DayContext, access: ModelAccess, item: ValidatedMediaRow, route: RouteDecision
+) -> RouteDecision:
+    """The route with a release's model (a model canary's share, a promoted model) in place of the routes' one."""
+    model = ctx.catalog.model_for(item.task, item.sha256)
+    if model is None or model == route.model:
+        return route
+    provider = access.routing.capabilities(model).provider
+    mode = route.mode if provider == Provider.GEMINI else CallMode.ONLINE  # only Gemini has a Batch API
+    return RouteDecision(model, route.variant, f"release of {item.task}", mode, provider)
+
+
 def plan_delivery(
     ctx: DayContext,
     item: ValidatedMediaRow,
@@ -119,8 +139,8 @@ def plan_delivery(
     route: RouteDecision | None = None,
 ) -> DeliveryPlan:
     """``route``: a decision made elsewhere (a shadow challenger's); by default the routing file's."""
-    task = ctx.catalog.get(item.task)
-    route = route or route_item(access.routing, item, task.model)
+    task = ctx.catalog.for_item(item.task, item.sha256)
+    route = route or released_route(ctx, access, item, route_item(access.routing, item, task.model))
     base: dict[str, Any] = {
         "media_id": item.media_id,
         "task": item.task,

@@ -105,7 +105,7 @@ def call_model(
     plan: DeliveryPlan,
     first_result: GenerateResult | None = None,
 ) -> ModelOutputRow:
-    task = ctx.catalog.get(item.task)
+    task = ctx.catalog.for_item(item.task, item.sha256)
     journal = item_journal(ctx, gateway, item, plan)
     media = outbound_media(ctx, item, plan)
     request = first_request(task, plan.model, media, item.context, ctx.text_filter, journal=journal)
@@ -143,7 +143,7 @@ def _abandoned(exc: CallAbandoned) -> tuple[OutputStatus, str]:
 
 def item_journal(ctx: DayContext, gateway: ModelGateway, item: ValidatedMediaRow, plan: DeliveryPlan) -> ItemJournal:
     """The item's write-ahead journal recorder (core/audit/journal.py)."""
-    task = ctx.catalog.get(item.task)
+    task = ctx.catalog.for_item(item.task, item.sha256)
     identity = CallIdentity(
         media_id=item.media_id,
         task=item.task,
@@ -168,7 +168,7 @@ def output_row(
     ctx: DayContext, gateway: ModelGateway, item: ValidatedMediaRow, plan: DeliveryPlan, **values: Any
 ) -> ModelOutputRow:
     """A model_outputs row with everything not given at its empty value."""
-    task = ctx.catalog.get(item.task)
+    task = ctx.catalog.for_item(item.task, item.sha256)
     attempts: list[Attempt] = values.pop("attempt_log", [])
     base: dict[str, Any] = {
         "media_id": item.media_id,

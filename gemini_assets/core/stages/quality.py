@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -74,6 +74,7 @@ class Evaluation:
     """One task version and model of the day, to be measured on its task's golden set."""
 
     task: str
+    version: str
     model: str
     provider: Provider
 
@@ -108,24 +109,40 @@ def golden_media(item: GoldenItem) -> ValidatedMediaRow:
     )
 
 
-def evaluations(outputs: Iterable[ModelOutputRow], catalog: TaskCatalog) -> tuple[list[Evaluation], list[str]]:
-    """The (task, model) pairs that answered the day's items with the version the day runs; the
-    reasons for leaving others out (a task the catalog no longer knows, another version)."""
-    found: dict[tuple[str, str], Evaluation] = {}
+def evaluations(
+    outputs: Iterable[ModelOutputRow], catalog: TaskCatalog, provider_of: Callable[[str], Provider]
+) -> tuple[list[Evaluation], list[str]]:
+    """The task versions and models that answered the day's items with a version the day runs,
+    plus a running canary's candidate even when no live item fell in its share (it answers the
+    whole golden set); the reasons for leaving others out (an unknown task, another version)."""
+    found: dict[Group, Evaluation] = {}
     skipped: set[str] = set()
     for row in outputs:
         if row.task not in catalog.names():
             skipped.add(f"{row.task}: not in the task catalog")
-        elif row.task_version != catalog.get(row.task).version:
-            skipped.add(f"{row.task} {row.task_version}: the day runs {catalog.get(row.task).version}")
+        elif row.task_version not in (versions := catalog.versions_today(row.task)):
+            skipped.add(f"{row.task} {row.task_version}: the day runs {' and '.join(versions)}")
         else:
-            found.setdefault((row.task, row.model), Evaluation(row.task, row.model, row.provider or Provider.GEMINI))
+            key = (row.task, row.task_version, row.model)
+            found.setdefault(key, Evaluation(*key, row.provider or Provider.GEMINI))
+    for task in sorted({key[0] for key in found}):
+        canary = catalog.releases.active(task) if task not in catalog.pins else None  # a pinned run has none
+        stable = [e for e in found.values() if e.task == task and e.version == catalog.get(task).version]
+        if canary is not None and canary.version is not None:
+            for e in stable:
+                found.setdefault((task, canary.version, e.model), Evaluation(task, canary.version, e.model, e.provider))
+        elif canary is not None and canary.model is not None:
+            version = catalog.get(task).version
+            found.setdefault(
+                (task, version, canary.model), Evaluation(task, version, canary.model, provider_of(canary.model))
+            )
     return [found[key] for key in sorted(found)], sorted(skipped)
 
 
 def golden_day(ctx: DayContext, outputs: list[ModelOutputRow], access: ModelAccess) -> GoldenResult:
-    """golden_outputs for the day: one row per golden item x model that answered the item's task."""
-    measured, skipped = evaluations(outputs, ctx.catalog)
+    """golden_outputs for the day: one row per golden item x task version x model that answered
+    its task, a running canary's candidate included."""
+    measured, skipped = evaluations(outputs, ctx.catalog, lambda model: access.routing.capabilities(model).provider)
     work: list[tuple[ValidatedMediaRow, list[Evaluation]]] = []
     for task in sorted({e.task for e in measured}):
         models = [e for e in measured if e.task == task]
@@ -141,10 +158,18 @@ def golden_day(ctx: DayContext, outputs: list[ModelOutputRow], access: ModelAcce
     progress = progress_logger(ctx.log, "golden outputs", LOG_EVERY)
     stopping.clear()
     with ctx.model_calls({item.task for item, _ in work}):
-        jobs = [(item, [_plan(ctx, access, archive, handles, item, e) for e in models]) for item, models in work]
-        result.plans = [plan for _, plans in jobs for plan in plans]
+        # Each evaluation answers with its own version for every item: the catalog pinned to it.
+        pinned = {e: replace(ctx, catalog=ctx.catalog.pinned(e.task, e.version)) for e in measured}
+        jobs = [
+            (item, models, [_plan(pinned[e], access, archive, handles, item, e) for e in models])
+            for item, models in work
+        ]
+        result.plans = [plan for _, _, plans in jobs for plan in plans]
         with ThreadPoolExecutor(max_workers=max(1, access.options.concurrency)) as pool:
-            futures = [pool.submit(_answer, ctx, access, archive, item, plans, budget) for item, plans in jobs]
+            futures = [
+                pool.submit(_answer, pinned, access, archive, item, models, plans, budget)
+                for item, models, plans in jobs
+            ]
             with stopping.stop_on_interrupt(pool):
                 for done, future in enumerate(as_completed(futures), start=1):
                     for row in future.result():
@@ -156,7 +181,7 @@ def golden_day(ctx: DayContext, outputs: list[ModelOutputRow], access: ModelAcce
             result.remote_files_deleted = release_remote_files(
                 access.gateway, handles, result.plans, ctx.store, ctx.day
             )
-    result.rows.sort(key=lambda row: (row.task, row.media_id, row.model))
+    result.rows.sort(key=lambda row: (row.task, row.media_id, row.task_version, row.model))
     result.coverage = _coverage(work, result.rows)
     ctx.record(item_events("golden_decided", result.plans, "delivery", "model", "provider", "error"))
     return result
@@ -176,22 +201,26 @@ def _plan(
 
 
 def _answer(
-    ctx: DayContext,
+    pinned: Mapping[Evaluation, DayContext],
     access: ModelAccess,
     archive: ResponseArchive,
     item: ValidatedMediaRow,
+    evaluations: list[Evaluation],
     plans: list[DeliveryPlan],
     budget: BudgetGuard | None,
 ) -> list[ModelOutputRow]:
-    # One item's models in turn: call ids (media id, attempt, start time) stay distinct.
-    return [produce_output(ctx, access.for_plan(plan), archive, item, plan, budget) for plan in plans]
+    # One item's versions and models in turn: call ids (media id, attempt, start time) stay distinct.
+    return [
+        produce_output(pinned[e], access.for_plan(plan), archive, item, plan, budget)
+        for e, plan in zip(evaluations, plans, strict=True)
+    ]
 
 
 def _coverage(work: list[tuple[ValidatedMediaRow, list[Evaluation]]], rows: list[ModelOutputRow]) -> CheckOutcome:
-    expected = {(item.media_id, e.model) for item, models in work for e in models}
-    found = [(row.media_id, row.model) for row in rows]
+    expected = {(item.media_id, e.version, e.model) for item, models in work for e in models}
+    found = [(row.media_id, row.task_version, row.model) for row in rows]
     ok = set(found) == expected and len(found) == len(expected)
-    problems = [f"{len(found)} rows for {len(expected)} golden item x model pairs"]
+    problems = [f"{len(found)} rows for {len(expected)} golden item x version x model triples"]
     if not ok:
         problems.append(f"missing: {sorted(expected - set(found))[:5]}")
     return CheckOutcome(ok, problems, {"expected": len(expected), "rows": len(found)})
@@ -278,13 +307,19 @@ def quality_day(
     calls = calls_by_item(ledger)
     now = datetime.now(UTC)
     result = []
-    for key, group in sorted(live.items()):
+    for key in sorted(set(live) | set(answered)):  # a canary may have golden answers and no live item
+        group = live[key]
         labels = {item.sha256: item for item in golden_sets.get(key[0], [])}
         values = _live_figures(group.rows, queued, decisions, calls, _schema(catalog, key))
         values |= _golden_figures(answered.get(key, []), labels, catalog, key, values["cost_usd"], len(group.rows))
         result.append(
             TaskQualityRow(
-                task=key[0], task_version=key[1], model=key[2], provider=group.provider, measured_at=now, **values
+                task=key[0],
+                task_version=key[1],
+                model=key[2],
+                provider=group.provider or next((r.provider for r in answered.get(key, [])), None),
+                measured_at=now,
+                **values,
             )
         )
     return result

@@ -2,7 +2,7 @@
 
 The answer model's JSON schema is sent as the response schema; the prompt hash and the task
 version travel with every output so that a record can always be traced to what produced it.
-Which version a run uses is an argument (``TaskCatalog(pins)``), never process-wide state.
+Which version a run uses is an argument (``TaskCatalog(pins, releases)``), never process-wide state.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,7 +19,9 @@ from pydantic import BaseModel
 from gemini_assets.core.contracts.enums import MediaKind
 from gemini_assets.core.contracts.errors import ConfigurationError, UnknownTask
 from gemini_assets.core.privacy.filters import OutputPolicy, TextFilter
+from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.tasks.answers import AudioSummary, DocumentExtraction, ProductRecognition, VideoSummary
+from gemini_assets.core.tasks.releases import Releases, load_plan, load_states
 
 
 @dataclass(frozen=True)
@@ -155,25 +158,70 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-# The current version of each task: what runs unless a run pins another one.
+# The current version of each task: what runs unless a run or a release decision pins another one.
 CURRENT: dict[str, TaskSpec] = {name: versions[max(versions, key=_version_key)] for name, versions in VERSIONS.items()}
 
 
-class TaskCatalog:
-    """The tasks one run uses: the current versions, or the ones pinned for a re-run or rollback."""
+def _below(name: str, releases: Releases) -> str | None:
+    """A version canary's default baseline: the highest version under its candidate."""
+    canary = releases.active(name)
+    if canary is None or canary.version is None:
+        return None
+    older = [v for v in VERSIONS[name] if _version_key(v) < _version_key(canary.version)]
+    return max(older, key=_version_key) if older else None
 
-    def __init__(self, pins: Mapping[str, str] | None = None):
+
+class TaskCatalog:
+    """The tasks one run uses: the current versions, the ones a release decision or a run pins
+    (re-run, rollback), and per item the canary's (core/tasks/releases.py)."""
+
+    def __init__(self, pins: Mapping[str, str] | None = None, releases: Releases | None = None):
         for name, version in (pins or {}).items():
             if version not in VERSIONS.get(name, {}):
                 known = sorted(VERSIONS.get(name, {}))
                 raise ConfigurationError(f"cannot pin {name}={version}: known versions {known}")
         self.pins = dict(pins or {})
+        self.releases = releases or Releases()
+
+    @classmethod
+    def load(cls, store: ObjectStore, plan_file: Path | None, pins: Mapping[str, str] | None = None) -> TaskCatalog:
+        """The catalog of a run: its pins, the release plan and the release decisions in storage."""
+        plan = load_plan(plan_file, VERSIONS)
+        return cls(pins, Releases(plan, load_states(store, sorted(VERSIONS))))
 
     def get(self, name: str, version: str | None = None) -> TaskSpec:
-        """A task by name: the given version, else this run's pinned one, else the current one."""
+        """A task by name: the given version, else this run's pinned one, else the released one
+        (a canary's baseline, a decision's pin), else the current one."""
         if name not in VERSIONS:
             raise UnknownTask(f"unknown task {name!r}; known: {sorted(VERSIONS)}")
-        wanted = version or self.pins.get(name)
+        return self._spec(
+            name, version or self.pins.get(name) or self.releases.stable_version(name, _below(name, self.releases))
+        )
+
+    def for_item(self, name: str, sha256: str) -> TaskSpec:
+        """The version one live item gets: a canary's share of the content goes to its candidate.
+        A run's pin overrides the canary (a re-run or rollback asks for exactly that version)."""
+        if name not in VERSIONS or name in self.pins:
+            return self.get(name)
+        return self._spec(name, self.releases.version_for(name, sha256, _below(name, self.releases)))
+
+    def model_for(self, name: str, sha256: str) -> str | None:
+        """The model a release sets for one item (a model canary's share, a promoted model); None: the routes decide."""
+        return self.releases.model_for(name, sha256)
+
+    def versions_today(self, name: str) -> list[str]:
+        """Every version the task's items may get in this run: the stable one and a canary's."""
+        found = [self.get(name).version]
+        canary = self.releases.active(name)
+        if name not in self.pins and canary is not None and canary.version not in (None, *found):
+            found.append(str(canary.version))
+        return found
+
+    def pinned(self, name: str, version: str) -> TaskCatalog:
+        """This catalog with one task fixed to a version for every item (the golden set of each version)."""
+        return TaskCatalog({**self.pins, name: version}, self.releases)
+
+    def _spec(self, name: str, wanted: str | None) -> TaskSpec:
         if wanted is None:
             return CURRENT[name]
         try:

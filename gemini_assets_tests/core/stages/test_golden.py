@@ -127,7 +127,7 @@ def test_a_label_must_fit_the_task(store, golden, label, problem):
 
 
 # ---- from review ------------------------------------------------------------------------------
-def _reviewed_day(store: ObjectStore) -> str:
+def reviewed_day(store: ObjectStore) -> str:
     """One accepted product photo of DAY in review (low confidence) with the model's answer."""
     key = f"landing/{DAY}/{TASK}/shop/mug.png"
     store.write_bytes(key, _png())
@@ -153,7 +153,7 @@ def _reviewed_day(store: ObjectStore) -> str:
 
 
 def test_an_edited_review_record_becomes_a_golden_item(store, audit, golden):
-    media_id = _reviewed_day(store)
+    media_id = reviewed_day(store)
     with pytest.raises(GoldenSetError, match="no approved or edited record"):
         golden.add_from_review(media_id, added_by="ana")
     reviewer = Reviewer(store, audit, TaskCatalog(), reviewer="ana")
@@ -176,7 +176,7 @@ def test_an_edited_review_record_becomes_a_golden_item(store, audit, golden):
 
 
 def test_a_rejected_item_is_not_golden(store, audit, golden):
-    media_id = _reviewed_day(store)
+    media_id = reviewed_day(store)
     Reviewer(store, audit, TaskCatalog(), reviewer="ana").reject(find_item(store, media_id), note="blurry")
     with pytest.raises(GoldenSetError, match="latest decision: reject"):
         golden.add_from_review(media_id, added_by="ana")

@@ -20,6 +20,7 @@ from gemini_assets.core.stages.intake import media_id_for
 from gemini_assets.core.stages.quality import evaluations, golden_media, quality_day, quality_range
 from gemini_assets.core.storage.tables import frame_of, write_partition
 from gemini_assets.core.tasks.catalog import TaskCatalog
+from gemini_assets.core.tasks.releases import ReleasePlan, Releases
 from gemini_assets_tests.rows import attempt, media_item, output
 
 TASK = "product_recognition"
@@ -187,6 +188,9 @@ def test_a_golden_item_is_answered_like_an_accepted_upload_of_its_task():
     assert (media.consent, media.residency, media.context) == (True, "global", "a mug")
 
 
+PROVIDERS = {"gemini-3.8-flash": Provider.GEMINI, "gpt-5.5": Provider.OPENAI}
+
+
 def test_evaluations_are_the_days_models_at_the_version_the_day_runs():
     live = [
         answered("m1", ANSWER),
@@ -195,12 +199,38 @@ def test_evaluations_are_the_days_models_at_the_version_the_day_runs():
         answered("m4", ANSWER, task_version="1.1.0"),
         answered("m5", ANSWER, task="no_such_task"),
     ]
-    found, skipped = evaluations(live, TaskCatalog({TASK: "1.0.0"}))
-    assert [(e.task, e.model, e.provider) for e in found] == [
-        (TASK, "gemini-3.8-flash", "gemini"),
-        (TASK, "gpt-5.5", "openai"),
+    found, skipped = evaluations(live, TaskCatalog({TASK: "1.0.0"}), PROVIDERS.get)
+    assert [(e.task, e.version, e.model, e.provider) for e in found] == [
+        (TASK, "1.0.0", "gemini-3.8-flash", "gemini"),
+        (TASK, "1.0.0", "gpt-5.5", "openai"),
     ]
     assert skipped == ["no_such_task: not in the task catalog", f"{TASK} 1.1.0: the day runs 1.0.0"]
+
+
+def _canary(**canary) -> TaskCatalog:
+    return TaskCatalog(releases=Releases(ReleasePlan.model_validate({"canaries": {TASK: canary}})))
+
+
+def test_a_running_canary_answers_the_golden_set_even_without_live_items():
+    live = [answered("m1", ANSWER, task_version="1.0.0"), answered("m2", ANSWER, model="gpt-5.5", task_version="1.0.0")]
+    found, skipped = evaluations(live, _canary(version="1.1.0", share=0.0), PROVIDERS.get)
+    assert [(e.version, e.model) for e in found] == [
+        ("1.0.0", "gemini-3.8-flash"),
+        ("1.0.0", "gpt-5.5"),
+        ("1.1.0", "gemini-3.8-flash"),  # the candidate version, with each model of the day
+        ("1.1.0", "gpt-5.5"),
+    ]
+    assert skipped == []
+    current = [answered("m1", ANSWER, task_version="1.1.0")]
+    found, _ = evaluations(current, _canary(model="gpt-5.5", share=0.0), PROVIDERS.get)
+    assert [(e.version, e.model, e.provider) for e in found] == [
+        ("1.1.0", "gemini-3.8-flash", "gemini"),  # no baseline named: the current version
+        ("1.1.0", "gpt-5.5", "openai"),
+    ]
+    # a run pinned to a version (a re-run, a rollback) runs no canary
+    pinned = TaskCatalog({TASK: "1.0.0"}, _canary(version="1.1.0").releases)
+    found, _ = evaluations(live[:1], pinned, PROVIDERS.get)
+    assert [(e.version, e.model) for e in found] == [("1.0.0", "gemini-3.8-flash")]
 
 
 def test_the_quality_command_prints_the_days_and_charts_them(store, tmp_path):
