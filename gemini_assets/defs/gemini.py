@@ -109,5 +109,6 @@ def outputs_metadata(rows: list[ModelOutputRow], result: answer.AnswerResult) ->
         "learned_limits": str(result.learned_limits or "none"),
         "input_tokens": sum(r.input_tokens or 0 for r in live),
         "output_tokens": sum(r.output_tokens or 0 for r in live),
-        "preview": preview(rows, ["media_id", "status", "parse_status", "raw_text"]),
+        # Never raw_text: the answer before the output filters, PII and all (docs/access.md).
+        "preview": preview(rows, ["media_id", "model", "status", "parse_status"]),
     }
