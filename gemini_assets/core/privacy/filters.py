@@ -27,7 +27,7 @@ _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 # International (+), bracketed or trunk-prefixed (0) numbers only: bare digit runs are far more
 # often sizes, dates or ids in model output than phone numbers.
 _PHONE = re.compile(r"(?<![\w+])(?:\+|\(|0)[\d\s().-]{7,}\d(?!\w)")
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")  # 13 to 19 digits, never the separator after them
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b")
 _IP = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b")
 
@@ -155,18 +155,34 @@ class TextFilter:
             return value
         text = value
         for kind, (pattern, valid) in self.pii.items():
-            text = pattern.sub(_pii_masker(kind, valid, path, policy, result), text)
+            text = _substitute(pattern, text, _pii_masker(kind, valid, path, policy, result))
         if words is not None:
             text = words.sub(_word_masker(path, policy, result), text)
         return text
 
 
+def _substitute(pattern: re.Pattern[str], text: str, mask: Callable[[re.Match[str]], str | None]) -> str:
+    """``pattern.sub(mask, text)``, except that a match ``mask`` refuses (None) is tried again one
+    character further on. Written by hand because ``re.sub`` skips the whole refused span, and with
+    it a valid match inside: a phone number run together with a card number matched as one long
+    card (no Luhn) and one long phone number (too many digits), so neither was redacted."""
+    parts, done, start = [], 0, 0
+    while (match := pattern.search(text, start)) is not None:
+        replacement = mask(match)
+        if replacement is None:
+            start = match.start() + 1
+            continue
+        parts += [text[done : match.start()], replacement]
+        done = start = max(match.end(), match.start() + 1)
+    return "".join(parts) + text[done:]
+
+
 def _pii_masker(
     kind: str, valid: Validator, path: str, policy: OutputPolicy, result: FilterResult
-) -> Callable[[re.Match[str]], str]:
-    def mask(match: re.Match[str]) -> str:
+) -> Callable[[re.Match[str]], str | None]:
+    def mask(match: re.Match[str]) -> str | None:
         if not valid(match.group(0)):
-            return match.group(0)
+            return None
         finding = f"pii:{kind}@{path}"
         result.findings.append(finding)
         if policy.pii_action == "flag":

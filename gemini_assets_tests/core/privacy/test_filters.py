@@ -60,6 +60,15 @@ def test_dates_sizes_and_ids_are_not_phone_numbers():
     assert result.value["d"].startswith("Scanned 2026-11-20, 1280x960 pixels, order 20261120, call [PHONE REDACTED]")
 
 
+def test_a_phone_number_run_together_with_a_card_number_is_redacted_as_both():
+    # One long digit run is neither a card (Luhn) nor a phone number (too many digits); the valid
+    # matches inside it still count.
+    text, findings = TextFilter().redact("call +44 20 7946 0958 4111 1111 1111 1111 now")
+    assert text == "call [PHONE REDACTED] [CARD REDACTED] now"
+    assert sorted(findings) == ["pii:card", "pii:phone"]
+    assert TextFilter().redact("order 4111 1111 1111 1112 shipped") == ("order 4111 1111 1111 1112 shipped", [])
+
+
 def test_context_is_redacted_before_it_reaches_a_prompt():
     task = TaskCatalog().get("product_recognition")
     text = task.user_text("red mug, call me on +44 20 7946 0958 or mail ann@shop.example", TextFilter())
