@@ -30,17 +30,18 @@ import posixpath
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from gemini_assets.core.audit.log import AuditLog
 from gemini_assets.core.contracts.enums import MediaKind, Residency, SidecarStatus
 from gemini_assets.core.contracts.errors import DecisionError, GoldenSetError
 from gemini_assets.core.contracts.tables import RawMediaRow, ValidatedMediaRow
+from gemini_assets.core.media.facts import MediaFacts
 from gemini_assets.core.media.policy import DEFAULT_POLICY, MediaPolicy
 from gemini_assets.core.media.probe import Prober
 from gemini_assets.core.output.agreement import NOT_COMPARED
@@ -73,6 +74,11 @@ class GoldenUpload(BaseModel):
     context: str | None = None
 
 
+# validated_media's probe columns (duration, pages, size in pixels...), kept with each item so it is
+# planned and budgeted like the upload it was.
+PROBED = frozenset(f.name for f in fields(MediaFacts)) - {"media_kind", "mime_type"}
+
+
 class GoldenItem(GoldenUpload):
     golden_id: str
     task: str
@@ -90,6 +96,7 @@ class GoldenItem(GoldenUpload):
     decision_id: str | None = None  # source = review: the decision whose record is the label
     review_media_id: str | None = None
     review_day: str | None = None
+    probe: dict[str, Any] = Field(default_factory=dict)  # PROBED columns intake found (none: unknown)
 
 
 @dataclass(frozen=True)
@@ -291,6 +298,7 @@ class GoldenSets:
                 media_kind=accepted.media_kind,
                 mime_type=accepted.mime_type,
                 size_bytes=accepted.size_bytes,
+                probe=accepted.model_dump(include=set(PROBED), exclude_none=True),
                 added_at=datetime.now(UTC),
                 **upload.model_dump(),
                 **fields,

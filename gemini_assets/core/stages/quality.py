@@ -17,8 +17,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -29,15 +28,11 @@ from gemini_assets.core.contracts.enums import CallMode, OutputStatus, ParseStat
 from gemini_assets.core.contracts.errors import UnknownTask
 from gemini_assets.core.contracts.tables import (
     CallLedgerRow,
-    DeliveryPlan,
     ModelOutputRow,
     ReviewQueueRow,
     TaskQualityRow,
     ValidatedMediaRow,
 )
-from gemini_assets.core.costs.budget import BudgetGuard, budget_guard, load_budgets
-from gemini_assets.core.gateway import stopping
-from gemini_assets.core.gateway.remote_files import HandleRegistry, release_remote_files
 from gemini_assets.core.gateway.routing import RouteDecision
 from gemini_assets.core.output.accuracy import (
     RecordScore,
@@ -46,22 +41,19 @@ from gemini_assets.core.output.accuracy import (
     score_record,
     summarise_accuracy,
 )
-from gemini_assets.core.output.cache import ResponseArchive
 from gemini_assets.core.output.calibration import Calibration, Point, calibrate, recommend_threshold
 from gemini_assets.core.review.decisions import Decision, latest_decisions
 from gemini_assets.core.stages.compare import ANSWERED, ItemCalls, calls_by_item
-from gemini_assets.core.stages.context import DayContext, progress_logger
-from gemini_assets.core.stages.deliver import plan_delivery
-from gemini_assets.core.stages.golden import GOLDEN, GoldenItem, load_golden_set
+from gemini_assets.core.stages.context import DayContext
+from gemini_assets.core.stages.golden import GOLDEN, PROBED, GoldenItem, load_golden_set
 from gemini_assets.core.stages.intake import media_id_for
 from gemini_assets.core.stages.models import ModelAccess
-from gemini_assets.core.stages.outputs import produce_output
+from gemini_assets.core.stages.side_calls import SideAnswers, SideCall, answer_side_calls
 from gemini_assets.core.storage.checks import CheckOutcome
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import partition_key, read_partition, rows_from
 from gemini_assets.core.tasks.catalog import TaskCatalog
 
-LOG_EVERY = 25
 MAX_DAYS = 3660
 GOLDEN_ROUTE = "golden set"
 
@@ -80,10 +72,7 @@ class Evaluation:
 
 
 @dataclass
-class GoldenResult:
-    rows: list[ModelOutputRow] = field(default_factory=list)
-    plans: list[DeliveryPlan] = field(default_factory=list)
-    remote_files_deleted: int = 0
+class GoldenResult(SideAnswers):
     skipped: list[str] = field(default_factory=list)  # why a version and model of the day was not measured
     coverage: CheckOutcome | None = None
 
@@ -106,6 +95,7 @@ def golden_media(item: GoldenItem) -> ValidatedMediaRow:
         residency=item.residency,
         context=item.context,
         validated_at=item.added_at,
+        **{k: v for k, v in item.probe.items() if k in PROBED},
     )
 
 
@@ -147,73 +137,22 @@ def golden_day(ctx: DayContext, outputs: list[ModelOutputRow], access: ModelAcce
     for task in sorted({e.task for e in measured}):
         models = [e for e in measured if e.task == task]
         work += [(golden_media(item), models) for item in load_golden_set(ctx.store, task)]
-    result = GoldenResult(skipped=skipped)
     if not work:
-        result.coverage = CheckOutcome(True, ["no golden set for the tasks of the day"], {"expected": 0})
-        return result
-    budget = budget_guard(
-        ctx.store, load_budgets(ctx.settings.budgets_file, ctx.catalog.names()), ctx.catalog, ctx.text_filter
-    )
-    archive, handles = ResponseArchive(ctx.store), access.handles(ctx.store)
-    progress = progress_logger(ctx.log, "golden outputs", LOG_EVERY)
-    stopping.clear()
-    with ctx.model_calls({item.task for item, _ in work}):
-        # Each evaluation answers with its own version for every item: the catalog pinned to it.
-        pinned = {e: replace(ctx, catalog=ctx.catalog.pinned(e.task, e.version)) for e in measured}
-        jobs = [
-            (item, models, [_plan(pinned[e], access, archive, handles, item, e) for e in models])
-            for item, models in work
-        ]
-        result.plans = [plan for _, _, plans in jobs for plan in plans]
-        with ThreadPoolExecutor(max_workers=max(1, access.options.concurrency)) as pool:
-            futures = [
-                pool.submit(_answer, pinned, access, archive, item, models, plans, budget)
-                for item, models, plans in jobs
-            ]
-            with stopping.stop_on_interrupt(pool):
-                for done, future in enumerate(as_completed(futures), start=1):
-                    for row in future.result():
-                        result.rows.append(row)
-                        if budget:
-                            budget.settle(row)
-                    progress(done, len(futures))
-        if access.options.delete_remote_files:
-            result.remote_files_deleted = release_remote_files(
-                access.gateway, handles, result.plans, ctx.store, ctx.day
-            )
+        return GoldenResult(
+            skipped=skipped, coverage=CheckOutcome(True, ["no golden set for the tasks of the day"], {"expected": 0})
+        )
+    # Each evaluation answers every item with its own version: the catalog pinned to it.
+    catalogs = {e: ctx.catalog.pinned(e.task, e.version) for e in measured}
+    calls = [[SideCall(item, _route(e), catalogs[e]) for e in models] for item, models in work]
+    result = GoldenResult(**vars(answer_side_calls(ctx, access, calls, "golden outputs")), skipped=skipped)
     result.rows.sort(key=lambda row: (row.task, row.media_id, row.task_version, row.model))
     result.coverage = _coverage(work, result.rows)
     ctx.record(item_events("golden_decided", result.plans, "delivery", "model", "provider", "error"))
     return result
 
 
-def _plan(
-    ctx: DayContext,
-    access: ModelAccess,
-    archive: ResponseArchive,
-    handles: HandleRegistry,
-    item: ValidatedMediaRow,
-    evaluation: Evaluation,
-) -> DeliveryPlan:
-    route = RouteDecision(evaluation.model, Variant.GOLDEN, GOLDEN_ROUTE, CallMode.ONLINE, evaluation.provider)
-    # Online whatever the run's mode: the day's measurement wants its answers today.
-    return plan_delivery(ctx, item, access, archive, handles, route).model_copy(update={"mode": CallMode.ONLINE})
-
-
-def _answer(
-    pinned: Mapping[Evaluation, DayContext],
-    access: ModelAccess,
-    archive: ResponseArchive,
-    item: ValidatedMediaRow,
-    evaluations: list[Evaluation],
-    plans: list[DeliveryPlan],
-    budget: BudgetGuard | None,
-) -> list[ModelOutputRow]:
-    # One item's versions and models in turn: call ids (media id, attempt, start time) stay distinct.
-    return [
-        produce_output(pinned[e], access.for_plan(plan), archive, item, plan, budget)
-        for e, plan in zip(evaluations, plans, strict=True)
-    ]
+def _route(evaluation: Evaluation) -> RouteDecision:
+    return RouteDecision(evaluation.model, Variant.GOLDEN, GOLDEN_ROUTE, CallMode.ONLINE, evaluation.provider)
 
 
 def _coverage(work: list[tuple[ValidatedMediaRow, list[Evaluation]]], rows: list[ModelOutputRow]) -> CheckOutcome:

@@ -191,5 +191,10 @@ def test_the_demo_golden_sets_are_seeded_once(store, golden):
     assert all(a.added for additions in first.values() for a in additions)
     expected = {task: [s.expected for s in golden_samples(task, 2)] for task in first}
     assert {task: [i.expected for i in golden.load(task)] for task in first} == expected
+    # what intake probed travels with the item: budgets and plans treat it as the upload it was
+    items = {task: golden.load(task) for task in first}
+    assert all(i.probe["duration_s"] > 0 for t in ("audio_summary", "video_summary") for i in items[t])
+    assert all(i.probe["pages"] >= 1 for i in items["document_extraction"])
+    assert all(i.probe["width"] > 0 for i in items[TASK])
     again = seed_golden_sets(golden, count=2)
     assert not any(a.added for additions in again.values() for a in additions)
