@@ -73,7 +73,7 @@ def test_demo_runs_a_day_and_prints_a_line_per_table_then_a_summary(monkeypatch,
     monkeypatch.delenv("GEMINI_ASSETS_BACKEND")  # the demo chooses the emulator itself
     monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    result = CliRunner().invoke(main, ["demo", "--date", "2026-11-22", "--count", "20"])
+    result = CliRunner().invoke(main, ["demo", "--date", "2026-11-22", "--count", "20", "--canary"])
     assert result.exit_code == 0, result.output
     out = result.output
     for table in ("raw_media", "validated_media", "model_outputs", "validated_records", "call_ledger", "daily_costs"):
@@ -85,6 +85,9 @@ def test_demo_runs_a_day_and_prints_a_line_per_table_then_a_summary(monkeypatch,
     for task in ("product_recognition", "document_extraction", "video_summary", "audio_summary"):
         assert re.search(rf"  {task}: [1-9]\d* records, e.g. {{", out), task
     assert "read_parquet(" in out and "Next:" in out
+    # --canary: product_recognition 1.1.0 on a fifth of the photos, judged by the gate
+    assert re.search(r"canary product_recognition version 1\.1\.0 on 20%: (promoted|rolled_back) \(golden", out), out
+    assert re.search(r"quality product_recognition 1\.0\.0 / .*golden accuracy [\d.]+ on 20", out)
 
 
 def test_help_documents_the_exit_codes():

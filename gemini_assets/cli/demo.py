@@ -14,6 +14,7 @@ from gemini_assets.core.stages.golden import GoldenSets
 from gemini_assets.core.tasks.catalog import TaskCatalog
 
 AB_ROUTES = Path(__file__).resolve().parents[1] / "config" / "routes.ab.yaml"
+CANARY_PLAN = Path(__file__).resolve().parents[1] / "config" / "releases.example.yaml"
 # Labelled samples per task, so task_quality measures every task of the demo day. Twenty or more
 # answers let it recommend a confidence threshold (TaskSpec.threshold_min_answers).
 GOLDEN_PER_TASK = 20
@@ -63,7 +64,12 @@ def emulator(port: int, state_dir: str | None, knobs: str | None) -> None:
     is_flag=True,
     help="Shadow A/B: GPT-5.5 and Claude Opus 4.7 also answer 20%% each (config/routes.ab.yaml).",
 )
-def demo(day: str, count: int, no_seed: bool, challengers: bool) -> None:
+@click.option(
+    "--canary",
+    is_flag=True,
+    help="Canary release: product_recognition 1.1.0 on 20%% of its items (config/releases.example.yaml).",
+)
+def demo(day: str, count: int, no_seed: bool, challengers: bool, canary: bool) -> None:
     """Seed a day and run daily_pipeline on it on the bundled emulator; print what came out."""
     from gemini_assets.cli import demo_run
 
@@ -85,6 +91,8 @@ def demo(day: str, count: int, no_seed: bool, challengers: bool) -> None:
         overrides = {"GEMINI_ASSETS_BACKEND": "emulator", "GOOGLE_GEMINI_BASE_URL": handle.url}
         if challengers:
             overrides["GEMINI_ASSETS_ROUTES"] = str(AB_ROUTES)
+        if canary:
+            overrides["GEMINI_ASSETS_RELEASES"] = str(CANARY_PLAN)
         with environment_overrides({**overrides, "GEMINI_ASSETS_STORAGE": config.storage}):
             click.echo(f"running daily_pipeline for {day}; Dagster's log: {log_path}")
             ok = demo_run.run_day(day, log_path, home is not None)
@@ -92,6 +100,8 @@ def demo(day: str, count: int, no_seed: bool, challengers: bool) -> None:
             if challengers:
                 demo_run.print_comparison(store(), day)
             demo_run.print_quality(store(), day)
+            if canary:
+                demo_run.print_canaries(store(), day)
     finally:
         handle.stop()
     if not ok:
@@ -102,8 +112,7 @@ def demo(day: str, count: int, no_seed: bool, challengers: bool) -> None:
 
 def seed_golden() -> None:
     """A golden set per task from the sample generator, for the tasks that have none yet: a set
-    is seeded once (an encoder may write other bytes for the same sample, e.g. Ogg's random stream
-    serial, which would add it again as new content)."""
+    someone grew by hand (`gemini-assets golden from-review`) is left as it is."""
     golden = devkit.require("gemini_devkit.samples.golden")
     config = settings()
     target = store(config)

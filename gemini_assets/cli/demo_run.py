@@ -11,7 +11,7 @@ import click
 import dagster as dg
 import duckdb
 
-from gemini_assets.core.contracts.tables import ModelComparisonRow, TaskQualityRow
+from gemini_assets.core.contracts.tables import CanaryReleaseRow, ModelComparisonRow, TaskQualityRow
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.storage.tables import partition_key, read_partition, rows_from, table_glob
 
@@ -154,3 +154,16 @@ def print_quality(store: ObjectStore, day: str) -> None:
             f"on {row.golden_items}, ECE {ece}, threshold {row.recommended_threshold or '-'}"
         )
     click.echo(f"  chart and table: .venv/bin/gemini-assets quality --from {day} --to {day} (docs/quality.md)")
+
+
+def print_canaries(store: ObjectStore, day: str) -> None:
+    """The canary gate's verdicts of the day (canary_releases) and where the decision now stands."""
+    if not store.exists(partition_key("canary_releases", day)):
+        click.echo("  canary_releases: no partition (did the run fail before it?)")
+        return
+    rows = rows_from(read_partition(store, "canary_releases", day), CanaryReleaseRow)
+    for row in rows:
+        click.echo(f"  canary {row.task} {row.candidate} on {row.share:.0%}: {row.decision} ({row.reasons})")
+    if not rows:
+        click.echo("  canary: none running (decided earlier: `gemini-assets release status`)")
+    click.echo("  by hand: .venv/bin/gemini-assets release status | promote TASK | rollback TASK (docs/quality.md)")

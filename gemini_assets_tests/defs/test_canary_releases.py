@@ -28,6 +28,7 @@ DAY = "2026-11-26"
 TASK = "product_recognition"
 PHRASE_OF_1_1 = "name the product's own colour, never the background's"  # only 1.1.0's prompt has it
 GOLDEN = 10
+CANARY_MODEL = "gemini-3.1-pro-preview"
 PLAN = {
     "canaries": {
         TASK: {
@@ -138,3 +139,25 @@ def test_good_canary_is_promoted(day, store, tmp_path):
     run_day(day)
     assert set(read_partition(store, "validated_records", DAY)["task_version"]) == {"1.1.0"}
     assert set(read_partition(store, "golden_outputs", DAY)["task_version"]) == {"1.1.0"}
+
+
+def test_a_degraded_model_canary_is_rolled_back_to_the_routes_model(day, store, emulator, tmp_path, monkeypatch):
+    plan = tmp_path / "releases.yaml"
+    canary = {"model": CANARY_MODEL, "share": 0.5, "thresholds": PLAN["canaries"][TASK]["thresholds"]}
+    plan.write_text(yaml.safe_dump({"canaries": {TASK: canary}}))
+    emulator.set_knobs(degrade=[{"model": CANARY_MODEL, "wrong_rate": 1.0, "confidence": 0.95}])
+    result = run_day(day)
+
+    outputs = read_partition(store, "model_outputs", DAY)
+    assert 0 < (outputs["model"] == CANARY_MODEL).sum() < len(outputs)  # its share of the live items
+    assert set(outputs["task_version"]) == {"1.1.0"}  # a model canary keeps the task's version
+    golden = read_partition(store, "golden_outputs", DAY)
+    assert golden.groupby("model").size().to_dict() == {CANARY_MODEL: GOLDEN, "gemini-3.8-flash": GOLDEN}
+    row = gate_row(store)
+    assert (row["candidate"], row["decision"]) == (f"model {CANARY_MODEL}", "rolled_back")
+    (event,) = audit_events(store, tmp_path, "canary_rolled_back")
+    assert event["candidate"] == f"model {CANARY_MODEL}" and event["pinned_model"] is None
+    assert day.get_run_by_id(result.run_id).tags[f"gemini_assets/canary.{TASK}"].startswith("rolled_back model")
+
+    run_day(day)  # every item back on the routes' model
+    assert set(read_partition(store, "model_outputs", DAY)["model"]) == {"gemini-3.8-flash"}
