@@ -98,3 +98,13 @@ def output(
         **extra,
     }
     return ModelOutputRow(**values)
+
+
+# A valid product_recognition answer, as the emulator gives it for a red mug.
+PRODUCT_ANSWER = {
+    "product_name": "Red ceramic mug",
+    "category": "kitchenware",
+    "dominant_colors": ["red", "white"],
+    "description": "A red mug.",
+    "confidence": 0.9,
+}

@@ -13,7 +13,7 @@ import duckdb
 
 from gemini_assets.core.contracts.tables import CanaryReleaseRow, ModelComparisonRow, TaskQualityRow
 from gemini_assets.core.storage.objectstore import ObjectStore
-from gemini_assets.core.storage.tables import partition_key, read_partition, rows_from, table_glob
+from gemini_assets.core.storage.tables import RowT, partition_key, read_partition, rows_from, table_glob
 
 _DAY_OF = "FROM read_parquet(?, hive_partitioning = true) WHERE date = CAST(? AS DATE)"
 REASONS = "SELECT reason_code, count(*) " + _DAY_OF + " GROUP BY 1 ORDER BY 2 DESC"
@@ -127,12 +127,17 @@ def print_summary(store: ObjectStore, day: str) -> None:
     click.echo(f'\nQuery it yourself:\n  .venv/bin/python -c "import duckdb; print(duckdb.sql(\\"{example}\\"))"')
 
 
+def _day_rows(store: ObjectStore, table: str, day: str, row_type: type[RowT]) -> list[RowT] | None:
+    """The table's rows of the day, or None (said on the terminal) when the run never wrote it."""
+    if not store.exists(partition_key(table, day)):
+        click.echo(f"  {table}: no partition (did the run fail before it?)")
+        return None
+    return rows_from(read_partition(store, table, day), row_type)
+
+
 def print_comparison(store: ObjectStore, day: str) -> None:
     """The shadow A/B lines of the day (model_comparison) and the command that charts them."""
-    if not store.exists(partition_key("model_comparison", day)):
-        click.echo("  model_comparison: no partition (did the run fail before it?)")
-        return
-    for row in rows_from(read_partition(store, "model_comparison", day), ModelComparisonRow):
+    for row in _day_rows(store, "model_comparison", day, ModelComparisonRow) or []:
         agreement = "-" if row.field_agreement is None else f"{row.field_agreement:.2f}"
         click.echo(
             f"  A/B {row.task}: {row.challenger_model} vs {row.champion_model}: {row.items_compared} compared, "
@@ -143,10 +148,7 @@ def print_comparison(store: ObjectStore, day: str) -> None:
 
 def print_quality(store: ObjectStore, day: str) -> None:
     """How right the day's answers were on the golden sets (task_quality) and where to read more."""
-    if not store.exists(partition_key("task_quality", day)):
-        click.echo("  task_quality: no partition (did the run fail before it?)")
-        return
-    for row in rows_from(read_partition(store, "task_quality", day), TaskQualityRow):
+    for row in _day_rows(store, "task_quality", day, TaskQualityRow) or []:
         accuracy = "-" if row.golden_accuracy is None else f"{row.golden_accuracy:.2f}"
         ece = "-" if row.ece is None else f"{row.ece:.2f}"
         click.echo(
@@ -158,10 +160,9 @@ def print_quality(store: ObjectStore, day: str) -> None:
 
 def print_canaries(store: ObjectStore, day: str) -> None:
     """The canary gate's verdicts of the day (canary_releases) and where the decision now stands."""
-    if not store.exists(partition_key("canary_releases", day)):
-        click.echo("  canary_releases: no partition (did the run fail before it?)")
+    rows = _day_rows(store, "canary_releases", day, CanaryReleaseRow)
+    if rows is None:
         return
-    rows = rows_from(read_partition(store, "canary_releases", day), CanaryReleaseRow)
     for row in rows:
         click.echo(f"  canary {row.task} {row.candidate} on {row.share:.0%}: {row.decision} ({row.reasons})")
     if not rows:

@@ -23,7 +23,7 @@ def status() -> None:
     """Per task: the version and model its items get, a running canary, the last decision."""
     config = settings()
     catalog = TaskCatalog.load(store(config), config.releases_file)
-    click.echo(tabulate(releases.release_status(store(config), catalog), headers="keys"))
+    click.echo(tabulate(releases.release_status(catalog), headers="keys"))
 
 
 def _decide(task: str, decision: Decision, reason: str, to_version: str | None = None) -> ReleaseState:

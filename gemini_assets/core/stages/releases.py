@@ -23,7 +23,7 @@ from gemini_assets.core.stages.context import DayContext
 from gemini_assets.core.stages.quality import answer_of
 from gemini_assets.core.storage.objectstore import ObjectStore
 from gemini_assets.core.tasks.catalog import TaskCatalog
-from gemini_assets.core.tasks.releases import Canary, Decision, ReleaseState, Thresholds, load_states, write_state
+from gemini_assets.core.tasks.releases import Canary, Decision, ReleaseState, Thresholds, write_state
 
 GATE = "canary-gate"  # decided_by of the automatic gate
 CONTINUE = "continue"
@@ -40,10 +40,11 @@ class Figures:
     cost_per_correct_record_usd: float | None = None
 
 
-def is_candidate(canary: Canary, task: str, task_version: str, model: str, row_task: str) -> bool:
-    if row_task != task:
+def is_candidate(canary: Canary, task: str, row: TaskQualityRow | ModelOutputRow) -> bool:
+    """Whether a task_quality or golden_outputs row is the canary's (its version, or its model)."""
+    if row.task != task:
         return False
-    return task_version == canary.version if canary.version else model == canary.model
+    return row.task_version == canary.version if canary.version else row.model == canary.model
 
 
 def figures(rows: list[TaskQualityRow], golden: list[ModelOutputRow]) -> Figures:
@@ -102,8 +103,8 @@ def gate_day(
         if ctx.catalog.releases.active(task) is None or task in ctx.catalog.pins:
             continue
         baseline = ctx.catalog.get(task)
-        mine = [r for r in quality if is_candidate(canary, task, r.task_version, r.model, r.task)]
-        answers = [r for r in golden if is_candidate(canary, task, r.task_version, r.model, r.task)]
+        mine = [r for r in quality if is_candidate(canary, task, r)]
+        answers = [r for r in golden if is_candidate(canary, task, r)]
         if not mine:
             continue  # the task had no item today: nothing measured, nothing to say
         found = figures(mine, answers)
@@ -213,13 +214,12 @@ def _event(state: ReleaseState) -> dict[str, Any]:
     }
 
 
-def release_status(store: ObjectStore, catalog: TaskCatalog) -> list[dict[str, Any]]:
+def release_status(catalog: TaskCatalog) -> list[dict[str, Any]]:
     """Per task: the version and model its items get, a running canary, the last decision."""
-    states = load_states(store, catalog.names())  # fresh: the catalog may predate a decision
     found = []
     for task in catalog.names():
         canary = catalog.releases.active(task)
-        state = states.get(task)
+        state = catalog.releases.states.get(task)
         last = (
             f"{state.decision} {state.candidate} by {state.decided_by} on {state.decided_at:%Y-%m-%d}" if state else "-"
         )

@@ -15,15 +15,9 @@ from gemini_assets.core.privacy.filters import TextFilter
 from gemini_assets.core.stages.compare import compare_day
 from gemini_assets.core.storage.tables import frame_of, write_partition
 from gemini_assets.core.tasks.catalog import TaskCatalog
-from gemini_assets_tests.rows import attempt, media_item, output
+from gemini_assets_tests.rows import PRODUCT_ANSWER, attempt, media_item, output
 
-ANSWER = {
-    "product_name": "Red ceramic mug",
-    "category": "kitchenware",
-    "dominant_colors": ["red", "white"],
-    "description": "A red mug.",
-    "confidence": 0.9,
-}
+ANSWER = PRODUCT_ANSWER
 
 
 def champion(media_id, attempts=1, **extra):

@@ -21,17 +21,11 @@ from gemini_assets.core.stages.quality import evaluations, golden_media, quality
 from gemini_assets.core.storage.tables import frame_of, write_partition
 from gemini_assets.core.tasks.catalog import TaskCatalog
 from gemini_assets.core.tasks.releases import ReleasePlan, Releases
-from gemini_assets_tests.rows import attempt, media_item, output
+from gemini_assets_tests.rows import PRODUCT_ANSWER, attempt, media_item, output
 
 TASK = "product_recognition"
 DAY = "2026-11-20"
-ANSWER = {
-    "product_name": "Red ceramic mug",
-    "category": "kitchenware",
-    "dominant_colors": ["red", "white"],
-    "description": "A red mug.",
-    "confidence": 0.9,
-}
+ANSWER = PRODUCT_ANSWER
 LABEL = {"category": "kitchenware", "dominant_colors": ["red", "white"]}
 
 
