@@ -195,8 +195,10 @@ def decide(
         reasons=reasons or [],
         figures=asdict(found) if found else {},
     )
-    write_state(store, state)
+    # Audited first: a process killed in between leaves an event and no decision (the next gate
+    # decides again, audited again), never a decision nobody can find in the audit log.
     audit.append(day or state.decided_at.date().isoformat(), [_event(state)], run_id=run_id, sign=True)
+    write_state(store, state)
     return state
 
 
